@@ -71,7 +71,7 @@ func NodeHeap(argv, env []string, mib uint64) ([]string, []string, HeapPlacement
 	if optsAt < 0 {
 		out = append(out, "NODE_OPTIONS="+flag)
 	} else {
-		out[optsAt] = strings.TrimSpace("NODE_OPTIONS=" + opts + " " + flag)
+		out[optsAt] = "NODE_OPTIONS=" + strings.TrimSpace(opts+" "+flag)
 	}
 	return argv, out, HeapNodeOptions
 }

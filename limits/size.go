@@ -3,7 +3,7 @@ package limits
 import (
 	"errors"
 	"fmt"
-	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -64,22 +64,17 @@ func ParseSize(s string) (Size, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w %q: unknown unit %q (want B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, K, M, G or T)", ErrSizeSyntax, s, t[i:])
 	}
-	if !strings.Contains(num, ".") {
-		n, err := strconv.ParseUint(num, 10, 64)
-		if err != nil || n > math.MaxUint64/mult {
-			return 0, fmt.Errorf("%w %q: out of range", ErrSizeSyntax, s)
-		}
-		return Size(n * mult), nil
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
+	// Exact decimal arithmetic: 1.001KB is 1001 bytes, not 1000.999...
+	r, ok := new(big.Rat).SetString(num)
+	if !ok || strings.Count(num, ".") > 1 {
 		return 0, fmt.Errorf("%w %q: bad number %q", ErrSizeSyntax, s, num)
 	}
-	b := f * float64(mult)
-	if b >= math.MaxUint64 {
+	r.Mul(r, new(big.Rat).SetUint64(mult))
+	b := new(big.Int).Quo(r.Num(), r.Denom()) // both positive: rounds down
+	if !b.IsUint64() {
 		return 0, fmt.Errorf("%w %q: out of range", ErrSizeSyntax, s)
 	}
-	return Size(b), nil
+	return Size(b.Uint64()), nil
 }
 
 // String prints the size in the largest binary unit that divides it, so

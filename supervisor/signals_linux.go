@@ -36,15 +36,19 @@ func isShutdown(sig unix.Signal) bool {
 	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGQUIT
 }
 
-// signalName names sig the way kill -l does, real-time signals included.
+// signalName names sig the way bash's kill -l does: real-time signals count
+// up from SIGRTMIN (glibc's, 34) to SIGRTMIN+15 and down from SIGRTMAX.
 func signalName(sig unix.Signal) string {
 	const sigRTMin = 34 // glibc's SIGRTMIN; 32 and 33 are reserved by it
 	switch {
-	case sig >= sigRTMin && sig <= sigRTMax:
-		if sig == sigRTMin {
-			return "SIGRTMIN"
-		}
+	case sig == sigRTMin:
+		return "SIGRTMIN"
+	case sig == sigRTMax:
+		return "SIGRTMAX"
+	case sig > sigRTMin && sig <= sigRTMin+15:
 		return "SIGRTMIN+" + strconv.Itoa(int(sig-sigRTMin))
+	case sig > sigRTMin+15 && sig < sigRTMax:
+		return "SIGRTMAX-" + strconv.Itoa(int(sigRTMax-sig))
 	case unix.SignalName(sig) != "":
 		return unix.SignalName(sig)
 	}
