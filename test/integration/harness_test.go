@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -64,6 +65,7 @@ type crinit struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	ns     bool
+	stdin  io.WriteCloser
 	stderr bytes.Buffer
 
 	mu    sync.Mutex
@@ -78,6 +80,7 @@ type crinit struct {
 // options for startCrinit.
 type runOpts struct {
 	ns  bool     // run as PID 1 of a new PID namespace
+	tty bool     // run on a new pseudo-terminal, as under docker run -it
 	env []string // added to the test's environment
 }
 
@@ -90,6 +93,16 @@ func startCrinit(t *testing.T, o runOpts, args ...string) *crinit {
 		requireNamespace(t)
 		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}, argv...)
 	}
+	if o.tty {
+		_, err := exec.LookPath("script")
+		require(t, "script (util-linux)", err == nil)
+		quoted := make([]string, len(argv))
+		for i, a := range argv {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		argv = []string{"script", "--quiet", "--return", "--flush", "--echo", "never",
+			"--command", strings.Join(quoted, " "), "/dev/null"}
+	}
 	c := &crinit{t: t, ns: o.ns, more: make(chan struct{}, 1), done: make(chan struct{})}
 	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Env = append(os.Environ(), o.env...)
@@ -99,6 +112,9 @@ func startCrinit(t *testing.T, o runOpts, args ...string) *crinit {
 	if err != nil {
 		t.Fatalf("stdout pipe: %v", err)
 	}
+	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
+		t.Fatalf("stdin pipe: %v", err)
+	}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("start %v: %v", argv, err)
 	}
@@ -107,7 +123,7 @@ func startCrinit(t *testing.T, o runOpts, args ...string) *crinit {
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			c.mu.Lock()
-			c.lines = append(c.lines, sc.Text())
+			c.lines = append(c.lines, strings.TrimSuffix(sc.Text(), "\r")) // a terminal ends lines in CRLF
 			c.mu.Unlock()
 			c.poke()
 		}

@@ -69,6 +69,18 @@ func helperSignals(args []string) int {
 			return 1
 		}
 	}
+	if len(args) > 0 && args[0] == "report-tty" {
+		// Fields 5 and 8 of /proc/self/stat: process group, terminal's
+		// foreground process group.
+		b, err := os.ReadFile("/proc/self/stat")
+		if err != nil {
+			fmt.Println("child error", err)
+			return 1
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		fmt.Printf("child tty pgrp %s tpgid %s\n", f[2], f[5])
+	}
 	fmt.Printf("%s ready %d\n", role, os.Getpid())
 	for s := range c {
 		n := int(s.(syscall.Signal))
