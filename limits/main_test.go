@@ -1,0 +1,30 @@
+package limits
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// helperEnv names the helper a re-executed test binary should run instead of
+// the tests, as Go's os/exec tests do: some helpers change process-wide
+// state (resource limits) that must not leak into the test process.
+const helperEnv = "CRINIT_LIMITS_TEST_HELPER"
+
+// helpers are the helper processes by name; each writes its result to
+// stdout and returns the process's exit status.
+var helpers = map[string]func() int{}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		h, ok := helpers[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown test helper %q\n", name)
+			os.Exit(2)
+		}
+		os.Exit(h())
+	}
+	goleak.VerifyTestMain(m)
+}
