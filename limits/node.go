@@ -9,16 +9,16 @@ import (
 // HeapFlag is node's option for the V8 old-space limit, in MiB.
 const HeapFlag = "--max-old-space-size"
 
-// HeapPlacement says where the heap flag went, or why it did not.
-type HeapPlacement string
+// Placement says where a node option went, or why it did not.
+type Placement string
 
-// The outcomes of NodeHeap.
+// The outcomes of NodeFlag and NodeHeap.
 const (
-	HeapDisabled    HeapPlacement = "disabled"     // size 0: nothing added
-	HeapArgv        HeapPlacement = "argv"         // inserted as node's first argument
-	HeapNodeOptions HeapPlacement = "NODE_OPTIONS" // appended to NODE_OPTIONS
-	HeapUserArgv    HeapPlacement = "user_argv"    // the user's own flag in argv wins
-	HeapUserEnv     HeapPlacement = "user_env"     // the user's own flag in NODE_OPTIONS wins
+	NotPlaced         Placement = "disabled"     // nothing added (heap size 0)
+	PlacedArgv        Placement = "argv"         // inserted as node's first argument
+	PlacedNodeOptions Placement = "NODE_OPTIONS" // appended to NODE_OPTIONS
+	UserArgv          Placement = "user_argv"    // the user's own option in argv wins
+	UserEnv           Placement = "user_env"     // the user's own option in NODE_OPTIONS wins
 )
 
 // nodeValueOptions are node options whose value is the next argument; the
@@ -39,33 +39,42 @@ func IsNode(argv0 string) bool {
 	return base == "node" || base == "nodejs"
 }
 
-// NodeHeap returns argv and env with node's heap limit set to mib MiB: as
-// node's first argument when argv runs node directly, otherwise appended to
-// NODE_OPTIONS so node processes started through npm or a shell get it too.
-// A flag the user already gave, in node's own options or in NODE_OPTIONS,
-// wins. The inputs are not modified.
-func NodeHeap(argv, env []string, mib uint64) ([]string, []string, HeapPlacement) {
+// NodeHeap returns argv and env with node's heap limit set to mib MiB
+// through NodeFlag; mib 0 changes nothing.
+func NodeHeap(argv, env []string, mib uint64) ([]string, []string, Placement) {
 	if mib == 0 || len(argv) == 0 {
-		return argv, env, HeapDisabled
+		return argv, env, NotPlaced
 	}
-	flag := HeapFlag + "=" + strconv.FormatUint(mib, 10)
+	return NodeFlag(argv, env, HeapFlag, strconv.FormatUint(mib, 10))
+}
+
+// NodeFlag returns argv and env with node's option name=value: as node's
+// first argument when argv runs node directly, otherwise appended to
+// NODE_OPTIONS so node processes started through npm or a shell get it too.
+// The option given already by the user, in node's own options or in
+// NODE_OPTIONS, wins. The inputs are not modified.
+func NodeFlag(argv, env []string, name, value string) ([]string, []string, Placement) {
+	if len(argv) == 0 {
+		return argv, env, NotPlaced
+	}
+	flag := name + "=" + value
 	opts, optsAt := "", -1
 	for i, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "NODE_OPTIONS="); ok {
 			opts, optsAt = v, i
 		}
 	}
-	if hasHeapFlag(strings.Fields(opts)) {
-		return argv, env, HeapUserEnv
+	if hasFlag(strings.Fields(opts), name) {
+		return argv, env, UserEnv
 	}
 	if IsNode(argv[0]) {
-		if hasHeapFlag(nodeOptions(argv[1:])) {
-			return argv, env, HeapUserArgv
+		if hasFlag(nodeOptions(argv[1:]), name) {
+			return argv, env, UserArgv
 		}
 		out := make([]string, 0, len(argv)+1)
 		out = append(out, argv[0], flag)
 		out = append(out, argv[1:]...)
-		return out, env, HeapArgv
+		return out, env, PlacedArgv
 	}
 	out := append([]string(nil), env...)
 	if optsAt < 0 {
@@ -73,7 +82,7 @@ func NodeHeap(argv, env []string, mib uint64) ([]string, []string, HeapPlacement
 	} else {
 		out[optsAt] = "NODE_OPTIONS=" + strings.TrimSpace(opts+" "+flag)
 	}
-	return argv, out, HeapNodeOptions
+	return argv, out, PlacedNodeOptions
 }
 
 // nodeOptions returns the leading arguments that node reads as its own
@@ -91,10 +100,12 @@ func nodeOptions(args []string) []string {
 	return args
 }
 
-func hasHeapFlag(opts []string) bool {
+// hasFlag reports whether opts holds node option name; V8 options may be
+// spelt with underscores.
+func hasFlag(opts []string, name string) bool {
 	for _, o := range opts {
-		name, _, _ := strings.Cut(o, "=")
-		if strings.ReplaceAll(name, "_", "-") == HeapFlag {
+		n, _, _ := strings.Cut(o, "=")
+		if strings.ReplaceAll(n, "_", "-") == name {
 			return true
 		}
 	}

@@ -16,7 +16,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 		mib       uint64
 		wantArgv  []string
 		wantEnv   []string
-		wantPlace HeapPlacement
+		wantPlace Placement
 	}{
 		{
 			name:      "size 0 disables",
@@ -25,7 +25,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       0,
 			wantArgv:  []string{"node", "server.js"},
 			wantEnv:   []string{"PATH=/usr/bin", "NODE_OPTIONS=--enable-source-maps"},
-			wantPlace: HeapDisabled,
+			wantPlace: NotPlaced,
 		},
 		{
 			name:      "size 0 disables for npm",
@@ -34,7 +34,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       0,
 			wantArgv:  []string{"npm", "start"},
 			wantEnv:   []string{"PATH=/usr/bin"},
-			wantPlace: HeapDisabled,
+			wantPlace: NotPlaced,
 		},
 		{
 			name:      "empty argv",
@@ -43,7 +43,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{},
 			wantEnv:   []string{"PATH=/usr/bin"},
-			wantPlace: HeapDisabled,
+			wantPlace: NotPlaced,
 		},
 		{
 			name:      "node script",
@@ -52,7 +52,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "server.js"},
 			wantEnv:   []string{"PATH=/usr/bin"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "nodejs by path",
@@ -61,21 +61,21 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       512,
 			wantArgv:  []string{"/usr/local/bin/nodejs", "--max-old-space-size=512", "server.js", "--port", "80"},
 			wantEnv:   nil,
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "node alone",
 			argv:      []string{"/usr/bin/node"},
 			mib:       256,
 			wantArgv:  []string{"/usr/bin/node", flag256},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "node options before script kept after flag",
 			argv:      []string{"node", "--enable-source-maps", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "--enable-source-maps", "server.js"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "user flag with dashes",
@@ -84,84 +84,84 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"node", "--max-old-space-size=512", "server.js"},
 			wantEnv:   []string{"PATH=/usr/bin"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "user flag with underscores",
 			argv:      []string{"node", "--max_old_space_size=512", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", "--max_old_space_size=512", "server.js"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "user flag with separate value",
 			argv:      []string{"node", "--max-old-space-size", "512", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", "--max-old-space-size", "512", "server.js"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "user flag after other options",
 			argv:      []string{"node", "--enable-source-maps", "--max-old-space-size=512", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", "--enable-source-maps", "--max-old-space-size=512", "server.js"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "flag after script belongs to the script",
 			argv:      []string{"node", "server.js", "--max-old-space-size=512"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "server.js", "--max-old-space-size=512"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "flag after double dash belongs to the script",
 			argv:      []string{"node", "--", "server.js", "--max-old-space-size=512"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "--", "server.js", "--max-old-space-size=512"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "flag after stdin dash belongs to the script",
 			argv:      []string{"node", "-", "--max-old-space-size=512"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "-", "--max-old-space-size=512"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "-r value is not the script",
 			argv:      []string{"node", "-r", "dotenv/config", "--max-old-space-size=512", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", "-r", "dotenv/config", "--max-old-space-size=512", "server.js"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "--require value is not the script",
 			argv:      []string{"node", "--require", "x", "--max_old_space_size=512", "server.js"},
 			mib:       256,
 			wantArgv:  []string{"node", "--require", "x", "--max_old_space_size=512", "server.js"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "-e code is not the script",
 			argv:      []string{"node", "-e", "setInterval(() => {}, 1000)", "--max-old-space-size=512"},
 			mib:       256,
 			wantArgv:  []string{"node", "-e", "setInterval(() => {}, 1000)", "--max-old-space-size=512"},
-			wantPlace: HeapUserArgv,
+			wantPlace: UserArgv,
 		},
 		{
 			name:      "-r value then script without user flag",
 			argv:      []string{"node", "-r", "x", "server.js", "--max-old-space-size=512"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "-r", "x", "server.js", "--max-old-space-size=512"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "-e code then no flag",
 			argv:      []string{"node", "-e", "console.log(1)"},
 			mib:       256,
 			wantArgv:  []string{"node", flag256, "-e", "console.log(1)"},
-			wantPlace: HeapArgv,
+			wantPlace: PlacedArgv,
 		},
 		{
 			name:      "NODE_OPTIONS holds the flag for node",
@@ -170,7 +170,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"node", "server.js"},
 			wantEnv:   []string{"PATH=/usr/bin", "NODE_OPTIONS=--max-old-space-size=100"},
-			wantPlace: HeapUserEnv,
+			wantPlace: UserEnv,
 		},
 		{
 			name:      "NODE_OPTIONS holds the flag for npm",
@@ -179,7 +179,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"npm", "start"},
 			wantEnv:   []string{"NODE_OPTIONS=--enable-source-maps --max_old_space_size=100", "PATH=/usr/bin"},
-			wantPlace: HeapUserEnv,
+			wantPlace: UserEnv,
 		},
 		{
 			name:      "NODE_OPTIONS beats a flag in argv",
@@ -188,7 +188,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"node", "--max-old-space-size=512", "server.js"},
 			wantEnv:   []string{"NODE_OPTIONS=--max-old-space-size=100"},
-			wantPlace: HeapUserEnv,
+			wantPlace: UserEnv,
 		},
 		{
 			name:      "npm appends to NODE_OPTIONS",
@@ -197,7 +197,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"npm", "start"},
 			wantEnv:   []string{"PATH=/usr/bin", "NODE_OPTIONS=--enable-source-maps " + flag256, "HOME=/root"},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 		{
 			name:      "empty NODE_OPTIONS gets the flag alone",
@@ -206,7 +206,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"npm", "start"},
 			wantEnv:   []string{"NODE_OPTIONS=" + flag256},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 		{
 			name:      "sh adds NODE_OPTIONS",
@@ -215,7 +215,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"/bin/sh", "-c", "exec node server.js"},
 			wantEnv:   []string{"PATH=/usr/bin", "HOME=/root", "NODE_OPTIONS=" + flag256},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 		{
 			name:      "npm with no environment",
@@ -224,7 +224,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       1024,
 			wantArgv:  []string{"npm", "run", "serve"},
 			wantEnv:   []string{"NODE_OPTIONS=--max-old-space-size=1024"},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 		{
 			name:      "other variable ending in NODE_OPTIONS is not NODE_OPTIONS",
@@ -233,7 +233,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"npm", "start"},
 			wantEnv:   []string{"MY_NODE_OPTIONS=--max-old-space-size=100", "NODE_OPTIONS=" + flag256},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 		{
 			name:      "nodemon is not node",
@@ -242,7 +242,7 @@ func TestNodeHeap_Placement(t *testing.T) {
 			mib:       256,
 			wantArgv:  []string{"nodemon", "server.js"},
 			wantEnv:   []string{"NODE_OPTIONS=--trace-warnings " + flag256},
-			wantPlace: HeapNodeOptions,
+			wantPlace: PlacedNodeOptions,
 		},
 	}
 	for _, tt := range tests {
@@ -338,11 +338,11 @@ func FuzzNodeHeap(f *testing.F) {
 		}
 		added := heapFlags(gotArgv, gotEnv) - heapFlags(argv, env)
 		switch place {
-		case HeapDisabled, HeapUserArgv, HeapUserEnv:
+		case NotPlaced, UserArgv, UserEnv:
 			if !slices.Equal(gotArgv, argv) || !slices.Equal(gotEnv, env) {
 				t.Fatalf("%s changed argv %q -> %q, env %q -> %q", place, argv, gotArgv, env, gotEnv)
 			}
-		case HeapArgv:
+		case PlacedArgv:
 			want := append([]string{argv[0], HeapFlag + "=" + strconv.FormatUint(mib, 10)}, argv[1:]...)
 			if !slices.Equal(gotArgv, want) {
 				t.Fatalf("argv = %q, want %q", gotArgv, want)
@@ -350,7 +350,7 @@ func FuzzNodeHeap(f *testing.F) {
 			if !slices.Equal(gotEnv, env) {
 				t.Fatalf("env changed with argv placement: %q", gotEnv)
 			}
-		case HeapNodeOptions:
+		case PlacedNodeOptions:
 			if !slices.Equal(gotArgv, argv) {
 				t.Fatalf("argv changed with NODE_OPTIONS placement: %q", gotArgv)
 			}
@@ -361,7 +361,7 @@ func FuzzNodeHeap(f *testing.F) {
 			t.Fatalf("unknown placement %q", place)
 		}
 		wantAdded := 0
-		if place == HeapArgv || place == HeapNodeOptions {
+		if place == PlacedArgv || place == PlacedNodeOptions {
 			wantAdded = 1
 		}
 		if added != wantAdded {
@@ -375,7 +375,7 @@ func heapFlags(argv, env []string) int {
 	n := 0
 	count := func(words []string) {
 		for _, w := range words {
-			if hasHeapFlag([]string{w}) {
+			if hasFlag([]string{w}, HeapFlag) {
 				n++
 			}
 		}

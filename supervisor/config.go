@@ -2,7 +2,10 @@ package supervisor
 
 import (
 	"fmt"
+	"syscall"
 	"time"
+
+	"github.com/crinit/crinit/limits"
 )
 
 // ForwardTarget says who receives the signals crinit forwards.
@@ -41,4 +44,41 @@ type Config struct {
 	// ProcRoot is the procfs mount to read the process tree from; empty
 	// means /proc.
 	ProcRoot string
+
+	// Restart is the restart policy: mode, backoff and budget.
+	Restart Policy
+	// ReloadSignal, when not 0, restarts the child instead of being
+	// forwarded, outside the restart budget.
+	ReloadSignal syscall.Signal
+	// KillTimeout is how long a child that crinit stops for a restart gets
+	// between SIGTERM and SIGKILL.
+	KillTimeout time.Duration
+
+	// SampleInterval is how often the tree's RSS and descriptors are read.
+	SampleInterval time.Duration
+	// RSSLimit is the tree RSS, in bytes, that triggers a restart once it
+	// has held for RSSGrace samples; 0 is off.
+	RSSLimit uint64
+	RSSGrace int
+	// RSSWarn is the tree RSS, in bytes, that logs a warning (and takes a
+	// heap snapshot); 0 is off.
+	RSSWarn uint64
+	// TrendHorizon: warn when the fitted growth reaches RSSLimit within it.
+	TrendHorizon time.Duration
+	// FDWarn and FDLimit are per-process descriptor thresholds, usually
+	// shares of that process's RLIMIT_NOFILE; FDLimit restarts, off when 0.
+	FDWarn, FDLimit limits.Threshold
+
+	// HeapSnapshotDir, when set, is where node writes a heap snapshot on
+	// SIGUSR2 (node must be started with --heapsnapshot-signal=SIGUSR2 and
+	// --diagnostic-dir); crinit sends it when the tree first crosses RSSWarn
+	// and keeps the newest HeapSnapshotKeep files.
+	HeapSnapshotDir  string
+	HeapSnapshotKeep int
+
+	// OOMScoreAdj is written to the child's oom_score_adj, so that the
+	// kernel's OOM killer picks node rather than crinit.
+	OOMScoreAdj int
+	// Cgroup is crinit's memory cgroup; nil when there is none.
+	Cgroup *limits.Cgroup
 }

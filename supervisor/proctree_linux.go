@@ -23,9 +23,10 @@ func procContext(root string) context.Context {
 	return context.WithValue(ctx, common.EnvKey, common.EnvMap{common.HostProcEnvKey: root})
 }
 
-// descendants returns the living descendants of pid, zombies left out.
-// Processes that vanish mid-walk are skipped: the tree changes under us.
-func descendants(ctx context.Context, pid int32) ([]proc, error) {
+// tree returns the living descendants of pid, zombies left out, parents
+// before their children. Processes that vanish mid-walk are skipped: the
+// tree changes under us.
+func tree(ctx context.Context, pid int32) ([]*process.Process, error) {
 	all, err := process.ProcessesWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
@@ -38,7 +39,7 @@ func descendants(ctx context.Context, pid int32) ([]proc, error) {
 		}
 		children[ppid] = append(children[ppid], p)
 	}
-	var out []proc
+	var out []*process.Process
 	queue := children[pid]
 	for len(queue) > 0 {
 		p := queue[0]
@@ -46,7 +47,20 @@ func descendants(ctx context.Context, pid int32) ([]proc, error) {
 		if st, err := p.StatusWithContext(ctx); err != nil || (len(st) > 0 && st[0] == process.Zombie) {
 			continue
 		}
-		out = append(out, proc{PID: p.Pid, Command: command(ctx, p)})
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// descendants returns the living descendants of pid with their commands.
+func descendants(ctx context.Context, pid int32) ([]proc, error) {
+	ps, err := tree(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]proc, len(ps))
+	for i, p := range ps {
+		out[i] = proc{PID: p.Pid, Command: command(ctx, p)}
 	}
 	return out, nil
 }

@@ -9,11 +9,15 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/crinit/crinit/limits"
 )
 
 const (
@@ -28,41 +32,73 @@ const (
 	// killWait bounds the wait for SIGKILLed processes to be reaped; a
 	// process stuck in uninterruptible sleep must not hold crinit forever.
 	killWait = time.Second
+	// topProcesses is how many of the largest processes a memory event lists.
+	topProcesses = 5
+)
+
+// State is where the child's lifecycle stands.
+type State string
+
+// The supervisor's states.
+const (
+	StateStarting State = "starting"
+	StateRunning  State = "running"
+	StateStopping State = "stopping" // SIGTERM sent, waiting for the exit
+	StateBackoff  State = "backoff"  // waiting to restart
+	StateDone     State = "done"
 )
 
 // Supervisor runs one child as PID 1 would. Build it with New; Run it once.
+// All its fields belong to the goroutine that calls Run.
 type Supervisor struct {
-	cfg  Config
-	log  hclog.Logger
-	ctx  context.Context // carries the procfs root for tree walks
-	self int32
-	sigs chan os.Signal
+	cfg      Config
+	log      hclog.Logger
+	ctx      context.Context // carries the procfs root for tree walks
+	self     int32
+	sigs     chan os.Signal
+	samples  chan sample
+	restarts *Restarts
 
-	child   *child
-	orphans int // exits of processes other than the child, reaped by us
+	state    State
+	child    *child // the current child, or the last one
+	starts   int    // children started
+	orphans  int    // exits of processes other than the child, reaped by us
+	shutdown bool   // SIGTERM, SIGINT or SIGQUIT arrived: never restart
+	exitCode int
+
+	stopTimer, backoffTimer *time.Timer
+	stopC, backoffC         <-chan time.Time
 }
 
-// child is the supervised process and, once reaped, how it ended.
+// child is one supervised process and, once reaped, how it ended.
 type child struct {
-	pid     int
-	started time.Time
-	ended   time.Time
-	status  syscall.WaitStatus
-	exited  bool
+	pid      int
+	started  time.Time
+	ended    time.Time
+	status   syscall.WaitStatus
+	exited   bool
+	stopping Reason // why crinit is stopping it; "" when it is not
+	oomKills uint64 // the cgroup's oom_kill count at start
+
+	mem          *memWatch
+	fdWarned     map[int32]bool
+	snapshotSent bool
 }
 
 // New returns a supervisor for cfg that logs to log.
 func New(cfg Config, log hclog.Logger) *Supervisor {
 	return &Supervisor{
-		cfg:  cfg,
-		log:  log,
-		ctx:  procContext(cfg.ProcRoot),
-		self: int32(os.Getpid()),
+		cfg:      cfg,
+		log:      log,
+		ctx:      procContext(cfg.ProcRoot),
+		self:     int32(os.Getpid()),
+		restarts: NewRestarts(cfg.Restart),
+		state:    StateStarting,
 	}
 }
 
-// Run starts the child, supervises it until it exits, kills what it left
-// behind and returns the exit code crinit should exit with.
+// Run starts the child and supervises it, restarting it as the policy
+// says, until crinit should exit; it returns crinit's exit code.
 func (s *Supervisor) Run() int {
 	// Never unlocked: the child's Pdeathsig fires when this thread ends, so
 	// the thread must live as long as the supervisor does.
@@ -83,23 +119,84 @@ func (s *Supervisor) Run() int {
 		}
 	}
 
-	if code, err := s.start(); err != nil {
-		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
-		return code
+	if s.cfg.SampleInterval > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		s.samples = make(chan sample, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.sampler(ctx, s.samples, s.cfg.SampleInterval)
+		}()
 	}
-	s.supervise()
-	s.cleanRemnants()
-	code := ExitCode(s.child.status)
-	s.log.Info("shutdown", "exit_code", code, "orphans_reaped", s.orphans)
-	return code
+
+	s.startChild()
+	s.loop()
+	s.log.Info("shutdown", "exit_code", s.exitCode, "orphans_reaped", s.orphans, "starts", s.starts)
+	return s.exitCode
 }
 
-// start looks COMMAND up and starts it in its own process group, in the
-// terminal's foreground when crinit has one.
-func (s *Supervisor) start() (int, error) {
+// loop is the one place where decisions are taken: every event reaches it
+// through a channel, and each is handled under recover.
+func (s *Supervisor) loop() {
+	tick := time.NewTicker(reapTick)
+	defer tick.Stop()
+	defer s.disarm(&s.stopTimer, &s.stopC)
+	defer s.disarm(&s.backoffTimer, &s.backoffC)
+	for s.state != StateDone {
+		select {
+		case sig := <-s.sigs:
+			s.safely("signal", func() { s.onSignal(sig.(syscall.Signal)) })
+		case <-tick.C:
+			s.safely("reap tick", s.reap)
+		case smp := <-s.samples:
+			s.safely("sample", func() { s.onSample(smp) })
+		case <-s.stopC:
+			s.stopC = nil
+			s.safely("stop timeout", s.onStopTimeout)
+		case <-s.backoffC:
+			s.backoffC = nil
+			s.safely("backoff end", s.startChild)
+		}
+	}
+}
+
+// startChild looks COMMAND up and starts it in its own process group, in
+// the terminal's foreground when crinit has one. A failure ends crinit
+// with 127 or 126.
+func (s *Supervisor) startChild() {
+	pid, err := s.spawn()
+	if err != nil {
+		code := startErrorCode(err)
+		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
+		s.finish(code)
+		return
+	}
+	s.starts++
+	c := &child{
+		pid:      pid,
+		started:  time.Now(),
+		mem:      newMemWatch(s.cfg.RSSLimit, s.cfg.RSSWarn, s.cfg.RSSGrace, s.cfg.TrendHorizon),
+		fdWarned: map[int32]bool{},
+	}
+	s.child, s.state = c, StateRunning
+	s.setOOMScoreAdj(pid)
+	if s.cfg.Cgroup != nil {
+		if m, err := s.cfg.Cgroup.Read(); err == nil {
+			c.oomKills = m.OOMKills
+		}
+	}
+	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "start", s.starts,
+		"restarts_in_window", s.restarts.InWindow(c.started), "foreground", foregroundTTY())
+}
+
+// spawn forks and execs the child.
+func (s *Supervisor) spawn() (int, error) {
 	path, err := exec.LookPath(s.cfg.Argv[0])
 	if err != nil {
-		return startErrorCode(err), fmt.Errorf("look up %q: %w", s.cfg.Argv[0], err)
+		return 0, fmt.Errorf("look up %q: %w", s.cfg.Argv[0], err)
 	}
 	attr := &syscall.ProcAttr{
 		Env:   s.cfg.Env,
@@ -115,11 +212,19 @@ func (s *Supervisor) start() (int, error) {
 	}
 	pid, err := syscall.ForkExec(path, s.cfg.Argv, attr)
 	if err != nil {
-		return startErrorCode(err), fmt.Errorf("exec %q: %w", path, err)
+		return 0, fmt.Errorf("exec %q: %w", path, err)
 	}
-	s.child = &child{pid: pid, started: time.Now()}
-	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "path", path, "foreground", attr.Sys.Foreground)
-	return 0, nil
+	return pid, nil
+}
+
+// setOOMScoreAdj makes the child, not crinit, the OOM killer's choice.
+// Raising the score needs no privilege. Processes the child forks before
+// this write keep crinit's score; in practice node has not forked yet.
+func (s *Supervisor) setOOMScoreAdj(pid int) {
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(s.cfg.OOMScoreAdj)), 0); err != nil {
+		s.log.Warn("cannot set child's oom_score_adj", "pid", pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
+	}
 }
 
 // foregroundTTY reports whether stdin is crinit's controlling terminal, so
@@ -129,42 +234,29 @@ func foregroundTTY() bool {
 	return err == nil
 }
 
-// supervise forwards signals and reaps until the child has exited.
-func (s *Supervisor) supervise() {
-	tick := time.NewTicker(reapTick)
-	defer tick.Stop()
-	var stop *time.Timer
-	var stopC <-chan time.Time
-	defer func() {
-		if stop != nil {
-			stop.Stop()
+// onSignal handles one signal: reaping, reload, shutdown, forwarding.
+func (s *Supervisor) onSignal(sig syscall.Signal) {
+	switch {
+	case sig == syscall.SIGCHLD:
+		s.reap()
+	case s.state == StateBackoff:
+		if isShutdown(sig) {
+			s.log.Info("shutdown requested during backoff", "signal", signalName(sig), "exit_code", s.exitCode)
+			s.shutdown = true
+			s.finish(s.exitCode)
+			return
 		}
-	}()
-
-	for !s.child.exited {
-		select {
-		case sig := <-s.sigs:
-			s.safely("signal", func() {
-				sn := sig.(syscall.Signal)
-				if sn == syscall.SIGCHLD {
-					s.reap()
-					return
-				}
-				s.forward(sn)
-				if isShutdown(sn) && stop == nil {
-					s.log.Info("shutdown requested", "signal", signalName(sn), "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds())
-					stop = time.NewTimer(s.cfg.StopTimeout)
-					stopC = stop.C
-				}
-			})
-		case <-tick.C:
-			s.safely("reap tick", s.reap)
-		case <-stopC:
-			stopC = nil
-			s.safely("stop timeout", func() {
-				s.log.Warn("stop timeout, killing child", "pid", s.child.pid, "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds())
-				s.killTree(syscall.SIGKILL)
-			})
+		s.log.Debug("signal dropped: no child", "signal", signalName(sig))
+	case sig == s.cfg.ReloadSignal && s.state == StateRunning:
+		s.log.Info("reload requested", "signal", signalName(sig), "pid", s.child.pid)
+		s.stopChild(ReasonReload, s.cfg.KillTimeout)
+	default:
+		s.forward(sig)
+		if isShutdown(sig) && !s.shutdown {
+			s.shutdown = true
+			s.log.Info("shutdown requested", "signal", signalName(sig), "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds())
+			s.child.stopping, s.state = ReasonShutdown, StateStopping
+			s.arm(&s.stopTimer, &s.stopC, s.cfg.StopTimeout)
 		}
 	}
 }
@@ -180,6 +272,33 @@ func (s *Supervisor) forward(sig syscall.Signal) {
 		return
 	}
 	s.log.Info("signal forwarded", "signal", signalName(sig), "signo", int(sig), "to", to, "pid", s.child.pid)
+}
+
+// stopChild asks the child's group to stop with SIGTERM, for reason, and
+// arms the SIGKILL that follows after timeout.
+func (s *Supervisor) stopChild(reason Reason, timeout time.Duration) {
+	if s.state != StateRunning {
+		return
+	}
+	s.child.stopping, s.state = reason, StateStopping
+	s.log.Info("stopping child", "pid", s.child.pid, "reason", reason, "kill_timeout_ms", timeout.Milliseconds())
+	if err := unix.Kill(-s.child.pid, syscall.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+		s.log.Warn("cannot signal process group", "pgid", s.child.pid, "signal", "SIGTERM", "error", err)
+	}
+	s.arm(&s.stopTimer, &s.stopC, timeout)
+}
+
+func (s *Supervisor) onStopTimeout() {
+	if s.state != StateStopping {
+		return
+	}
+	timeout := s.cfg.KillTimeout
+	if s.child.stopping == ReasonShutdown {
+		timeout = s.cfg.StopTimeout
+	}
+	s.log.Warn("stop timeout, killing child", "pid", s.child.pid, "reason", s.child.stopping,
+		"stop_timeout_ms", timeout.Milliseconds())
+	s.killTree(syscall.SIGKILL)
 }
 
 // reap collects every exited process until none is left waiting. One
@@ -203,14 +322,157 @@ func (s *Supervisor) reap() {
 	}
 }
 
+// childExited ends a child's life: it names the reason, clears away what
+// the child left behind, and restarts it or ends crinit as the policy says.
 func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 	c := s.child
 	c.exited, c.status, c.ended = true, ws, time.Now()
-	args := []any{"pid", c.pid, "exit_code", ExitCode(ws), "uptime_ms", c.ended.Sub(c.started).Milliseconds()}
+	s.disarm(&s.stopTimer, &s.stopC)
+	code := ExitCode(ws)
+	oomKilled := false
+	if s.cfg.Cgroup != nil {
+		if m, err := s.cfg.Cgroup.Read(); err == nil {
+			oomKilled = m.OOMKills > c.oomKills
+		}
+	}
+	reason := classify(ws, c.stopping, oomKilled)
+
+	s.cleanRemnants()
+	if s.cfg.HeapSnapshotDir != "" {
+		s.pruneSnapshots()
+	}
+	policyReason := reason
+	if s.shutdown {
+		policyReason = ReasonShutdown // also when it arrived during clean-up
+	}
+	uptime := c.ended.Sub(c.started)
+	d := s.restarts.Decide(c.ended, uptime, policyReason, code)
+
+	args := []any{"pid", c.pid, "exit_code", code, "uptime_ms", uptime.Milliseconds(),
+		"reason", reason, "restarts_in_window", d.InWindow}
 	if ws.Signaled() {
 		args = append(args, "signal", signalName(ws.Signal()), "core_dumped", ws.CoreDump())
 	}
-	s.log.Info("child exited", args...)
+	switch {
+	case d.Restart:
+		args = append(args, "next_delay_ms", d.Delay.Milliseconds())
+	default:
+		args = append(args, "restart", d.Why)
+	}
+	if reason == ReasonOOMKill {
+		s.log.Error("child exited", args...)
+	} else {
+		s.log.Info("child exited", args...)
+	}
+
+	switch {
+	case d.Restart && d.Delay == 0:
+		s.startChild()
+	case d.Restart:
+		s.state, s.exitCode = StateBackoff, code
+		s.arm(&s.backoffTimer, &s.backoffC, d.Delay)
+	case d.Exhausted:
+		var ages []int64
+		for _, t := range s.restarts.History(c.ended) {
+			ages = append(ages, c.ended.Sub(t).Milliseconds())
+		}
+		s.log.Error("restart budget exhausted", "restarts", d.InWindow, "restart_max", s.cfg.Restart.Max,
+			"window_ms", s.cfg.Restart.Window.Milliseconds(), "restart_ages_ms", ages, "last_reason", reason, "exit_code", code)
+		s.finish(code)
+	default:
+		s.finish(code)
+	}
+}
+
+// finish ends supervision with code as crinit's exit status.
+func (s *Supervisor) finish(code int) {
+	s.state, s.exitCode = StateDone, code
+}
+
+// onSample judges one reading of the tree against the memory and
+// descriptor limits.
+func (s *Supervisor) onSample(smp sample) {
+	if smp.Err != nil {
+		s.log.Debug("sample incomplete", "error", smp.Err)
+	}
+	c := s.child
+	if s.state != StateRunning || c == nil || smp.At.Before(c.started) || len(smp.Procs) == 0 {
+		return // no child, or a reading of an earlier one
+	}
+	s.checkMemory(c, smp)
+	if s.state == StateRunning {
+		s.checkFDs(c, smp)
+	}
+}
+
+func (s *Supervisor) checkMemory(c *child, smp sample) {
+	v := c.mem.observe(smp.At, smp.RSS)
+	if v.WarnCrossed {
+		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "warn_bytes", s.cfg.RSSWarn,
+			"limit_bytes", s.cfg.RSSLimit, "top", smp.topRSS(s.ctx, topProcesses))
+		if s.cfg.HeapSnapshotDir != "" && !c.snapshotSent {
+			c.snapshotSent = true
+			s.requestHeapSnapshot(smp)
+		}
+	}
+	if v.Trend != nil {
+		s.log.Warn("rss trending to limit", "rss_bytes", smp.RSS, "limit_bytes", s.cfg.RSSLimit,
+			"slope_mib_per_min", v.Trend.BytesPerSec*60/float64(limits.MiB), "eta_s", int64(v.Trend.ToLimit.Seconds()))
+	}
+	if v.Exceeded {
+		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "limit_bytes", s.cfg.RSSLimit,
+			"samples_over", c.mem.over, "top", smp.topRSS(s.ctx, topProcesses)}
+		if smp.Cgroup != nil {
+			args = append(args, "cgroup_usage_bytes", smp.Cgroup.Usage, "cgroup_limit_bytes", smp.Cgroup.Limit)
+		}
+		s.log.Warn("rss limit exceeded", args...)
+		s.stopChild(ReasonRSSLimit, s.cfg.KillTimeout)
+	}
+}
+
+func (s *Supervisor) checkFDs(c *child, smp sample) {
+	for _, p := range smp.Procs {
+		if p.FDs < 0 || p.FDLimit == 0 {
+			continue
+		}
+		fds := uint64(p.FDs)
+		if !s.cfg.FDLimit.Off() && fds >= s.cfg.FDLimit.Of(p.FDLimit) {
+			s.log.Warn("fd limit exceeded", "pid", p.PID, "command", command(s.ctx, p.p), "fds", fds,
+				"limit", s.cfg.FDLimit.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
+			s.stopChild(ReasonFDLimit, s.cfg.KillTimeout)
+			return
+		}
+		if !s.cfg.FDWarn.Off() && fds >= s.cfg.FDWarn.Of(p.FDLimit) && !c.fdWarned[p.PID] {
+			c.fdWarned[p.PID] = true
+			s.log.Warn("fd warning", "pid", p.PID, "command", command(s.ctx, p.p), "fds", fds,
+				"warn", s.cfg.FDWarn.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
+		}
+	}
+}
+
+// requestHeapSnapshot makes room in the snapshot directory and sends
+// SIGUSR2 to every node process of the tree; node writes the snapshot.
+func (s *Supervisor) requestHeapSnapshot(smp sample) {
+	s.pruneSnapshotsTo(s.cfg.HeapSnapshotKeep - 1)
+	for _, pid := range smp.nodePIDs(s.ctx) {
+		if err := unix.Kill(int(pid), syscall.SIGUSR2); err != nil {
+			s.log.Warn("heap snapshot not requested", "pid", pid, "error", err)
+			continue
+		}
+		s.log.Info("heap snapshot requested", "pid", pid, "dir", s.cfg.HeapSnapshotDir)
+	}
+}
+
+func (s *Supervisor) pruneSnapshots() { s.pruneSnapshotsTo(s.cfg.HeapSnapshotKeep) }
+
+func (s *Supervisor) pruneSnapshotsTo(keep int) {
+	removed, err := pruneSnapshots(s.cfg.HeapSnapshotDir, keep)
+	if err != nil {
+		s.log.Warn("heap snapshots not pruned", "dir", s.cfg.HeapSnapshotDir, "error", err)
+	}
+	for _, name := range removed {
+		s.log.Info("heap snapshot removed", "file", name, "keep", s.cfg.HeapSnapshotKeep)
+	}
 }
 
 // killTree sends sig to the child's process group and to every other
@@ -255,7 +517,8 @@ func (s *Supervisor) cleanRemnants() {
 	s.log.Warn("remnants survived SIGKILL", "wait_ms", killWait.Milliseconds())
 }
 
-// awaitNoDescendants reaps until no descendant is left or d has passed.
+// awaitNoDescendants reaps until no descendant is left or d has passed. A
+// shutdown signal meanwhile is remembered, so that no restart follows.
 func (s *Supervisor) awaitNoDescendants(d time.Duration) bool {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
@@ -264,8 +527,11 @@ func (s *Supervisor) awaitNoDescendants(d time.Duration) bool {
 	for {
 		select {
 		case sig := <-s.sigs:
-			if sig != syscall.SIGCHLD {
-				s.log.Debug("signal ignored during cleanup", "signal", sig.String())
+			if sn := sig.(syscall.Signal); sn != syscall.SIGCHLD {
+				if isShutdown(sn) && !s.shutdown {
+					s.shutdown = true
+					s.log.Info("shutdown requested", "signal", signalName(sn), "during", "remnant clean-up")
+				}
 				continue
 			}
 		case <-poll.C:
@@ -279,6 +545,22 @@ func (s *Supervisor) awaitNoDescendants(d time.Duration) bool {
 			return true
 		}
 	}
+}
+
+// arm (re)starts a timer whose channel the loop selects on.
+func (s *Supervisor) arm(t **time.Timer, c *<-chan time.Time, d time.Duration) {
+	s.disarm(t, c)
+	*t = time.NewTimer(d)
+	*c = (*t).C
+}
+
+// disarm stops a timer and its channel.
+func (s *Supervisor) disarm(t **time.Timer, c *<-chan time.Time) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+	*c = nil
 }
 
 // safely runs one event's handler and turns a panic into a log line, so

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/supervisor"
@@ -20,43 +21,171 @@ import (
 // the child was never started.
 const exitUsage = 2
 
+// Fallbacks for "auto" when crinit is in no memory cgroup with a limit.
+const (
+	fallbackHeapMiB  = 256
+	fallbackRSSLimit = 300 * limits.MiB
+)
+
 // options is the validated configuration of one crinit run.
 type options struct {
 	argv           []string
 	nofile         uint64 // 0: leave RLIMIT_NOFILE as inherited
 	heapMiB        uint64 // 0: do not set node's heap limit
+	heapAuto       bool   // heapMiB comes from the cgroup limit
 	forwardTo      supervisor.ForwardTarget
 	stopTimeout    time.Duration
 	remnantTimeout time.Duration
 	logFormat      string
 	logLevel       hclog.Level
+
+	restart      supervisor.Policy
+	reloadSignal syscall.Signal
+	killTimeout  time.Duration
+
+	rssInterval      time.Duration
+	rssLimit         uint64 // bytes; 0: off
+	rssAuto          bool   // rssLimit comes from the cgroup limit
+	rssGrace         int
+	rssWarn          limits.Threshold // a share of rssLimit, or bytes
+	trendHorizon     time.Duration
+	fdWarn, fdLimit  limits.Threshold // shares of RLIMIT_NOFILE, or counts
+	heapSnapshotDir  string
+	heapSnapshotKeep int
+	oomScoreAdj      int
 }
 
-// Flag names; each has the environment variable envName(name).
-const (
-	flagNofile         = "nofile"
-	flagHeap           = "max-old-space-size"
-	flagForwardTo      = "forward-to"
-	flagStopTimeout    = "stop-timeout"
-	flagRemnantTimeout = "remnant-timeout"
-	flagLogFormat      = "log-format"
-	flagLogLevel       = "log-level"
-)
+// flagSpec is one flag: its name, default, help, and how its value goes
+// into options. Its environment variable is envName(name).
+type flagSpec struct {
+	name, value, usage string
+	parse              func(o *options, v string) error
+}
+
+// flagSpecs lists crinit's flags in the order --help shows them.
+var flagSpecs = []flagSpec{
+	{"nofile", "8192", "RLIMIT_NOFILE (soft and hard) for the child; 0 keeps the inherited limit",
+		func(o *options, v string) (err error) { o.nofile, err = parseCount(v); return }},
+	{"max-old-space-size", "256", "node's V8 heap limit: MiB (a bare number), a size such as 256MiB, or auto (50% of the cgroup limit); 0 disables",
+		func(o *options, v string) (err error) {
+			if o.heapAuto = v == "auto"; o.heapAuto {
+				return nil
+			}
+			o.heapMiB, err = parseHeapMiB(v)
+			return
+		}},
+	{"forward-to", string(supervisor.ForwardGroup), "who receives forwarded signals: group (the child's process group) or child",
+		func(o *options, v string) (err error) { o.forwardTo, err = supervisor.ParseForwardTarget(v); return }},
+	{"stop-timeout", "8s", "on SIGTERM, SIGINT or SIGQUIT, how long to wait for the child before SIGKILL",
+		func(o *options, v string) (err error) { o.stopTimeout, err = parseDuration(v); return }},
+	{"remnant-timeout", "2s", "after the child exits, how long leftover processes get between SIGTERM and SIGKILL",
+		func(o *options, v string) (err error) { o.remnantTimeout, err = parseDuration(v); return }},
+	{"restart", string(supervisor.OnFailure), "restart policy: on-failure (not after a clean exit 0), always or never",
+		func(o *options, v string) (err error) { o.restart.Mode, err = supervisor.ParseMode(v); return }},
+	{"restart-delay", "1s", "first delay before a restart; it doubles with each restart",
+		func(o *options, v string) (err error) { o.restart.Delay, err = parseDuration(v); return }},
+	{"restart-delay-max", "10s", "longest delay before a restart",
+		func(o *options, v string) (err error) { o.restart.DelayMax, err = parseDuration(v); return }},
+	{"min-uptime", "30s", "a child up this long resets the delay to --restart-delay",
+		func(o *options, v string) (err error) { o.restart.MinUptime, err = parseDuration(v); return }},
+	{"restart-max", "10", "restarts allowed in any --restart-window; one more and crinit exits with the child's status",
+		func(o *options, v string) error {
+			n, err := parseCount(v)
+			o.restart.Max = int(min(n, 1<<31))
+			return err
+		}},
+	{"restart-window", "120s", "the sliding window of the restart budget",
+		func(o *options, v string) (err error) { o.restart.Window, err = parseDuration(v); return }},
+	{"reload-signal", "", "a signal (e.g. SIGHUP) that restarts the child instead of being forwarded; empty: none",
+		func(o *options, v string) (err error) { o.reloadSignal, err = parseReloadSignal(v); return }},
+	{"kill-timeout", "5s", "when crinit restarts the child (rss, fd, probe, reload), how long between SIGTERM and SIGKILL",
+		func(o *options, v string) (err error) { o.killTimeout, err = parseDuration(v); return }},
+	{"rss-interval", "1s", "how often the RSS and descriptors of the child's process tree are sampled",
+		func(o *options, v string) (err error) {
+			if o.rssInterval, err = parseDuration(v); err == nil && o.rssInterval == 0 {
+				err = errors.New("must be above 0")
+			}
+			return
+		}},
+	{"rss-limit", "300MiB", "restart the child when its tree's RSS stays over this size; auto: 60% of the cgroup limit; 0 disables",
+		func(o *options, v string) error {
+			if o.rssAuto = v == "auto"; o.rssAuto {
+				return nil
+			}
+			size, err := limits.ParseSize(v)
+			o.rssLimit = uint64(size)
+			return err
+		}},
+	{"rss-grace", "2", "consecutive samples over --rss-limit before the restart",
+		func(o *options, v string) error {
+			n, err := parseCount(v)
+			if err == nil && n == 0 {
+				return errors.New("must be 1 or more")
+			}
+			o.rssGrace = int(min(n, 1<<31))
+			return err
+		}},
+	{"rss-warn", "80%", "log a warning when the tree's RSS crosses this: a share of --rss-limit or a size; 0 disables",
+		func(o *options, v string) (err error) {
+			o.rssWarn, err = limits.ParseThreshold(v, parseSizeBytes)
+			return
+		}},
+	{"rss-trend-horizon", "10m", "warn when the fitted RSS growth reaches --rss-limit within this time",
+		func(o *options, v string) (err error) { o.trendHorizon, err = parseDuration(v); return }},
+	{"heap-snapshot-dir", "", "directory for node heap snapshots, taken (SIGUSR2) when the tree crosses --rss-warn; empty: none",
+		func(o *options, v string) error { o.heapSnapshotDir = v; return nil }},
+	{"heap-snapshot-keep", "3", "how many heap snapshots to keep in --heap-snapshot-dir",
+		func(o *options, v string) error {
+			n, err := parseCount(v)
+			if err == nil && n == 0 {
+				return errors.New("must be 1 or more")
+			}
+			o.heapSnapshotKeep = int(min(n, 1<<31))
+			return err
+		}},
+	{"fd-warn", "80%", "warn when a process of the tree holds this many descriptors: a share of its RLIMIT_NOFILE or a count; 0 disables",
+		func(o *options, v string) (err error) { o.fdWarn, err = limits.ParseThreshold(v, parseCount); return }},
+	{"fd-limit", "95%", "restart the child when a process of the tree holds this many descriptors; 0 disables",
+		func(o *options, v string) (err error) { o.fdLimit, err = limits.ParseThreshold(v, parseCount); return }},
+	{"child-oom-score-adj", "500", "the child's oom_score_adj (-1000 to 1000), so the OOM killer picks node, not crinit",
+		func(o *options, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < -1000 || n > 1000 {
+				return errors.New("want a whole number from -1000 to 1000")
+			}
+			o.oomScoreAdj = n
+			return nil
+		}},
+	{"log-format", "json", "log format: json or text",
+		func(o *options, v string) error {
+			if o.logFormat = v; v != "json" && v != "text" {
+				return errors.New("want json or text")
+			}
+			return nil
+		}},
+	{"log-level", "info", "log level: trace, debug, info, warn or error",
+		func(o *options, v string) error {
+			if o.logLevel = hclog.LevelFromString(v); o.logLevel == hclog.NoLevel || o.logLevel == hclog.Off {
+				return errors.New("want trace, debug, info, warn or error")
+			}
+			return nil
+		}},
+}
 
 // envName is the environment variable that sets flag: CRINIT_FLAG_NAME.
 func envName(flag string) string {
 	return "CRINIT_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// stringFlag declares a flag that crinit parses itself, so that every bad
-// value, from the command line or the environment, gets the same message.
-func stringFlag(name, value, usage string) *cli.StringFlag {
-	return &cli.StringFlag{Name: name, Value: value, Usage: usage, EnvVars: []string{envName(name)}}
-}
-
 // newApp builds the CLI. command is what followed "--" (nil when there was
 // none); supervise runs a validated configuration.
 func newApp(stdout, stderr io.Writer, command []string, supervise func(options) int) *cli.App {
+	flags := make([]cli.Flag, len(flagSpecs))
+	for i, f := range flagSpecs {
+		// crinit parses every value itself, so that a bad one gets the same
+		// message from the command line and from the environment.
+		flags[i] = &cli.StringFlag{Name: f.name, Value: f.value, Usage: f.usage, EnvVars: []string{envName(f.name)}}
+	}
 	return &cli.App{
 		Name:      "crinit",
 		Usage:     "run one Node.js service as a container's PID 1, bounded and observable",
@@ -64,15 +193,7 @@ func newApp(stdout, stderr io.Writer, command []string, supervise func(options) 
 		Version:   version,
 		Writer:    stdout,
 		ErrWriter: stderr,
-		Flags: []cli.Flag{
-			stringFlag(flagNofile, "8192", "RLIMIT_NOFILE (soft and hard) for the child; 0 keeps the inherited limit"),
-			stringFlag(flagHeap, "256", "node's V8 old-space limit in MiB (a bare number) or a size such as 256MiB; 0 disables"),
-			stringFlag(flagForwardTo, string(supervisor.ForwardGroup), "who receives forwarded signals: group (the child's process group) or child"),
-			stringFlag(flagStopTimeout, "8s", "on SIGTERM, SIGINT or SIGQUIT, how long to wait for the child before SIGKILL"),
-			stringFlag(flagRemnantTimeout, "2s", "after the child exits, how long leftover processes get between SIGTERM and SIGKILL"),
-			stringFlag(flagLogFormat, "json", "log format: json or text"),
-			stringFlag(flagLogLevel, "info", "log level: trace, debug, info, warn or error"),
-		},
+		Flags:     flags,
 		Commands: []*cli.Command{{
 			Name:  "version",
 			Usage: "print crinit's version",
@@ -113,30 +234,15 @@ func parseOptions(c *cli.Context, command []string) (options, error) {
 	if len(o.argv) == 0 || o.argv[0] == "" {
 		return o, errors.New("missing COMMAND: usage: crinit [flags] -- COMMAND [ARGS...]")
 	}
-	var err error
-	if o.nofile, err = parseCount(c.String(flagNofile)); err != nil {
-		return o, invalid(flagNofile, c.String(flagNofile), err)
+	for _, f := range flagSpecs {
+		v := c.String(f.name)
+		if err := f.parse(&o, v); err != nil {
+			return o, invalid(f.name, v, err)
+		}
 	}
-	if o.heapMiB, err = parseHeapMiB(c.String(flagHeap)); err != nil {
-		return o, invalid(flagHeap, c.String(flagHeap), err)
-	}
-	if o.forwardTo, err = supervisor.ParseForwardTarget(c.String(flagForwardTo)); err != nil {
-		return o, invalid(flagForwardTo, c.String(flagForwardTo), err)
-	}
-	if o.stopTimeout, err = parseDuration(c.String(flagStopTimeout)); err != nil {
-		return o, invalid(flagStopTimeout, c.String(flagStopTimeout), err)
-	}
-	if o.remnantTimeout, err = parseDuration(c.String(flagRemnantTimeout)); err != nil {
-		return o, invalid(flagRemnantTimeout, c.String(flagRemnantTimeout), err)
-	}
-	switch o.logFormat = c.String(flagLogFormat); o.logFormat {
-	case "json", "text":
-	default:
-		return o, invalid(flagLogFormat, o.logFormat, errors.New("want json or text"))
-	}
-	lvl := c.String(flagLogLevel)
-	if o.logLevel = hclog.LevelFromString(lvl); o.logLevel == hclog.NoLevel || o.logLevel == hclog.Off {
-		return o, invalid(flagLogLevel, lvl, errors.New("want trace, debug, info, warn or error"))
+	if o.restart.DelayMax < o.restart.Delay {
+		return o, invalid("restart-delay-max", c.String("restart-delay-max"),
+			fmt.Errorf("must not be below --restart-delay (%s)", o.restart.Delay))
 	}
 	return o, nil
 }
@@ -148,6 +254,12 @@ func parseCount(s string) (uint64, error) {
 		return 0, errors.New("want a whole number, 0 or more")
 	}
 	return n, nil
+}
+
+// parseSizeBytes is limits.ParseSize as a plain byte count.
+func parseSizeBytes(s string) (uint64, error) {
+	size, err := limits.ParseSize(s)
+	return uint64(size), err
 }
 
 // parseHeapMiB reads node's heap size: a bare number is MiB, as node takes
@@ -178,35 +290,29 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// supervise applies the limits and runs the child; it returns crinit's
-// exit status.
-func supervise(o options, stdout io.Writer) int {
-	log := hclog.New(&hclog.LoggerOptions{
-		Name:       "crinit",
-		Level:      o.logLevel,
-		Output:     stdout,
-		JSONFormat: o.logFormat == "json",
-		TimeFormat: time.RFC3339Nano,
-	})
-	argv, env, heap := limits.NodeHeap(o.argv, os.Environ(), o.heapMiB)
-	switch heap {
-	case limits.HeapUserArgv, limits.HeapUserEnv:
-		log.Info("user's heap flag kept", "flag", limits.HeapFlag, "found_in", string(heap), "ignored_mib", o.heapMiB)
+// parseReloadSignal reads a signal by name (SIGHUP, HUP, hup) or number.
+// Signals crinit cannot catch or keeps for itself are refused.
+func parseReloadSignal(s string) (syscall.Signal, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return 0, nil
 	}
-	if o.nofile > 0 {
-		before, err := limits.SetNofile(o.nofile)
-		if err != nil {
-			log.Error("limit not applied", "flag", "--"+flagNofile, "value", o.nofile, "error", err)
-			return exitUsage
+	var sig syscall.Signal
+	if n, err := strconv.Atoi(s); err == nil {
+		sig = syscall.Signal(n)
+	} else {
+		if !strings.HasPrefix(s, "SIG") {
+			s = "SIG" + s
 		}
-		log.Debug("nofile set", "before_soft", before.Cur, "before_hard", before.Max, "nofile", o.nofile)
+		sig = unix.SignalNum(s)
 	}
-	log.Info("limits applied", "nofile", o.nofile, "max_old_space_size_mib", o.heapMiB, "heap_flag", string(heap))
-	return supervisor.New(supervisor.Config{
-		Argv:           argv,
-		Env:            env,
-		ForwardTo:      o.forwardTo,
-		StopTimeout:    o.stopTimeout,
-		RemnantTimeout: o.remnantTimeout,
-	}, log.Named("supervisor")).Run()
+	switch {
+	case sig <= 0 || sig > 64:
+		return 0, errors.New("want a signal name such as SIGHUP, or its number")
+	case sig == syscall.SIGKILL || sig == syscall.SIGSTOP || sig == syscall.SIGCHLD || sig == syscall.SIGURG || (sig >= 32 && sig <= 34):
+		return 0, errors.New("crinit cannot catch that signal or keeps it for itself")
+	case sig == syscall.SIGTERM || sig == syscall.SIGINT || sig == syscall.SIGQUIT:
+		return 0, errors.New("that signal already means shut down")
+	}
+	return sig, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -63,6 +64,18 @@ func defaults(argv ...string) options {
 		remnantTimeout: 2 * time.Second,
 		logFormat:      "json",
 		logLevel:       hclog.Info,
+		restart: supervisor.Policy{Mode: supervisor.OnFailure, Delay: time.Second, DelayMax: 10 * time.Second,
+			MinUptime: 30 * time.Second, Max: 10, Window: 120 * time.Second},
+		killTimeout:      5 * time.Second,
+		rssInterval:      time.Second,
+		rssLimit:         300 << 20,
+		rssGrace:         2,
+		rssWarn:          limits.Threshold{Percent: 80},
+		trendHorizon:     10 * time.Minute,
+		fdWarn:           limits.Threshold{Percent: 80},
+		fdLimit:          limits.Threshold{Percent: 95},
+		heapSnapshotKeep: 3,
+		oomScoreAdj:      500,
 	}
 }
 
@@ -148,16 +161,11 @@ func TestApp_AllFlagsTogether(t *testing.T) {
 		"--nofile", "4096", "--max-old-space-size", "768", "--forward-to", "child",
 		"--stop-timeout", "20s", "--remnant-timeout", "3s", "--log-format", "text", "--log-level", "debug",
 		"--", "npm", "start")
-	supervised(t, r, options{
-		argv:           []string{"npm", "start"},
-		nofile:         4096,
-		heapMiB:        768,
-		forwardTo:      supervisor.ForwardChild,
-		stopTimeout:    20 * time.Second,
-		remnantTimeout: 3 * time.Second,
-		logFormat:      "text",
-		logLevel:       hclog.Debug,
-	})
+	want := defaults("npm", "start")
+	want.nofile, want.heapMiB, want.forwardTo = 4096, 768, supervisor.ForwardChild
+	want.stopTimeout, want.remnantTimeout = 20*time.Second, 3*time.Second
+	want.logFormat, want.logLevel = "text", hclog.Debug
+	supervised(t, r, want)
 }
 
 func TestApp_Command(t *testing.T) {

@@ -28,7 +28,7 @@ func TestExitCode_Propagated(t *testing.T) {
 		{"directory", []string{"/tmp"}, 126, "child not started"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := startCrinit(t, runOpts{ns: true}, append([]string{"--"}, tc.argv...)...)
+			c := startCrinit(t, runOpts{ns: true}, append([]string{"--restart", "never", "--"}, tc.argv...)...)
 			e := c.waitEvent(tc.message)
 			if got := e.num("exit_code"); got != tc.code {
 				t.Errorf("event %q exit_code = %d, want %d", tc.message, got, tc.code)
@@ -41,7 +41,7 @@ func TestExitCode_Propagated(t *testing.T) {
 }
 
 func TestExitCode_SignalNamed(t *testing.T) {
-	c := startCrinit(t, runOpts{ns: true}, "--", "sh", "-c", "kill -TERM $$")
+	c := startCrinit(t, runOpts{ns: true}, "--restart", "never", "--", "sh", "-c", "kill -TERM $$")
 	e := c.waitEvent("child exited")
 	if e.str("signal") != "SIGTERM" || e.num("exit_code") != 143 {
 		t.Errorf("child exited event = %v, want signal SIGTERM and exit_code 143", e)

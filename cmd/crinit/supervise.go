@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/supervisor"
+)
+
+// supervise applies the limits and runs the child; it returns crinit's
+// exit status.
+func supervise(o options, stdout io.Writer) int {
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:       "crinit",
+		Level:      o.logLevel,
+		Output:     stdout,
+		JSONFormat: o.logFormat == "json",
+		TimeFormat: time.RFC3339Nano,
+	})
+	cg := findCgroup(log)
+	var cgLimit uint64
+	if cg != nil {
+		if m, err := cg.Read(); err == nil {
+			cgLimit = m.Limit
+		}
+	}
+	resolveAuto(&o, cgLimit, log)
+	warnUnworkable(o, cgLimit, log)
+
+	argv, env, heap := limits.NodeHeap(o.argv, os.Environ(), o.heapMiB)
+	switch heap {
+	case limits.UserArgv, limits.UserEnv:
+		log.Info("user's heap flag kept", "flag", limits.HeapFlag, "found_in", string(heap), "ignored_mib", o.heapMiB)
+	}
+	if o.heapSnapshotDir != "" {
+		if err := os.MkdirAll(o.heapSnapshotDir, 0o755); err != nil {
+			log.Error("limit not applied", "flag", "--heap-snapshot-dir", "value", o.heapSnapshotDir, "error", err)
+			return exitUsage
+		}
+		argv, env, _ = limits.NodeFlag(argv, env, "--heapsnapshot-signal", "SIGUSR2")
+		argv, env, _ = limits.NodeFlag(argv, env, "--diagnostic-dir", o.heapSnapshotDir)
+	}
+	if o.nofile > 0 {
+		before, err := limits.SetNofile(o.nofile)
+		if err != nil {
+			log.Error("limit not applied", "flag", "--nofile", "value", o.nofile, "error", err)
+			return exitUsage
+		}
+		log.Debug("nofile set", "before_soft", before.Cur, "before_hard", before.Max, "nofile", o.nofile)
+	}
+	rssWarn := o.rssWarn.Of(o.rssLimit)
+	log.Info("limits applied", "nofile", o.nofile, "max_old_space_size_mib", o.heapMiB, "heap_flag", string(heap),
+		"rss_limit_bytes", o.rssLimit, "rss_warn_bytes", rssWarn, "fd_warn", o.fdWarn.String(), "fd_limit", o.fdLimit.String())
+	return supervisor.New(supervisor.Config{
+		Argv:             argv,
+		Env:              env,
+		ForwardTo:        o.forwardTo,
+		StopTimeout:      o.stopTimeout,
+		RemnantTimeout:   o.remnantTimeout,
+		Restart:          o.restart,
+		ReloadSignal:     o.reloadSignal,
+		KillTimeout:      o.killTimeout,
+		SampleInterval:   o.rssInterval,
+		RSSLimit:         o.rssLimit,
+		RSSGrace:         o.rssGrace,
+		RSSWarn:          rssWarn,
+		TrendHorizon:     o.trendHorizon,
+		FDWarn:           o.fdWarn,
+		FDLimit:          o.fdLimit,
+		HeapSnapshotDir:  o.heapSnapshotDir,
+		HeapSnapshotKeep: o.heapSnapshotKeep,
+		OOMScoreAdj:      o.oomScoreAdj,
+		Cgroup:           cg,
+	}, log.Named("supervisor")).Run()
+}
+
+// findCgroup finds crinit's memory cgroup and logs its limit and usage.
+func findCgroup(log hclog.Logger) *limits.Cgroup {
+	cg, err := limits.FindCgroup("/")
+	if err != nil {
+		if errors.Is(err, limits.ErrNoCgroup) {
+			log.Info("no memory cgroup")
+		} else {
+			log.Warn("memory cgroup unreadable", "error", err)
+		}
+		return nil
+	}
+	m, err := cg.Read()
+	if err != nil {
+		log.Warn("memory cgroup unreadable", "version", cg.Version, "dir", cg.Dir, "error", err)
+		return nil
+	}
+	log.Info("memory cgroup", "version", cg.Version, "dir", cg.Dir, "limit_bytes", m.Limit,
+		"usage_bytes", m.Usage, "oom_kills", m.OOMKills)
+	return cg
+}
+
+// resolveAuto turns "auto" sizes into numbers from the cgroup limit.
+func resolveAuto(o *options, cgLimit uint64, log hclog.Logger) {
+	if o.heapAuto {
+		o.heapMiB = limits.AutoHeapMiB(cgLimit, fallbackHeapMiB)
+		logAuto(log, "--max-old-space-size", o.heapMiB*uint64(limits.MiB), cgLimit)
+	}
+	if o.rssAuto {
+		o.rssLimit = uint64(limits.AutoRSSLimit(cgLimit, fallbackRSSLimit))
+		logAuto(log, "--rss-limit", o.rssLimit, cgLimit)
+	}
+}
+
+func logAuto(log hclog.Logger, flag string, bytes, cgLimit uint64) {
+	if cgLimit == 0 {
+		log.Warn("auto size without a cgroup limit: using the default", "flag", flag, "bytes", bytes)
+		return
+	}
+	log.Info("auto size", "flag", flag, "bytes", bytes, "cgroup_limit_bytes", cgLimit)
+}
+
+// warnUnworkable warns about settings that cannot do their job.
+func warnUnworkable(o options, cgLimit uint64, log hclog.Logger) {
+	heap := o.heapMiB * uint64(limits.MiB)
+	if cgLimit > 0 && o.rssLimit >= cgLimit {
+		log.Warn("rss limit at or over the cgroup limit: the kernel's OOM killer acts first",
+			"rss_limit_bytes", o.rssLimit, "cgroup_limit_bytes", cgLimit)
+	}
+	if o.rssLimit > 0 && heap >= o.rssLimit {
+		log.Warn("heap size at or over the rss limit: node will be restarted before V8 collects its garbage",
+			"heap_bytes", heap, "rss_limit_bytes", o.rssLimit)
+	}
+	if cgLimit > 0 && heap >= cgLimit {
+		log.Warn("heap size at or over the cgroup limit", "heap_bytes", heap, "cgroup_limit_bytes", cgLimit)
+	}
+}

@@ -1,0 +1,125 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shirou/gopsutil/v3/process"
+
+	"github.com/crinit/crinit/limits"
+)
+
+// rlimitNofile is RLIMIT_NOFILE's resource number in gopsutil's RlimitStat.
+const rlimitNofile = 7
+
+// procSample is one process's figures in a sample.
+type procSample struct {
+	PID     int32
+	RSS     uint64 // bytes
+	FDs     int    // open descriptors; -1 when unreadable
+	FDLimit uint64 // its soft RLIMIT_NOFILE; 0 when unknown
+	p       *process.Process
+}
+
+// sample is one reading of crinit's process tree and memory cgroup.
+type sample struct {
+	At     time.Time
+	Procs  []procSample // parents before children
+	RSS    uint64       // summed over Procs: shared pages count once per process
+	Cgroup *limits.Memory
+	Err    error
+}
+
+// sampleTree reads the RSS, descriptor count and descriptor limit of every
+// descendant of self, and the cgroup's memory when cg is not nil.
+func sampleTree(ctx context.Context, self int32, cg *limits.Cgroup, now time.Time) sample {
+	s := sample{At: now}
+	ps, err := tree(ctx, self)
+	if err != nil {
+		s.Err = err
+		return s
+	}
+	s.Procs = make([]procSample, 0, len(ps))
+	for _, p := range ps {
+		mem, err := p.MemoryInfoWithContext(ctx)
+		if err != nil {
+			continue // gone since the walk
+		}
+		ps := procSample{PID: p.Pid, RSS: mem.RSS, FDs: -1, p: p}
+		if n, err := p.NumFDsWithContext(ctx); err == nil {
+			ps.FDs = int(n)
+		}
+		if rl, err := p.RlimitWithContext(ctx); err == nil {
+			for _, r := range rl {
+				if r.Resource == rlimitNofile {
+					ps.FDLimit = r.Soft
+				}
+			}
+		}
+		s.RSS += mem.RSS
+		s.Procs = append(s.Procs, ps)
+	}
+	if cg != nil {
+		if m, err := cg.Read(); err == nil {
+			s.Cgroup = &m
+		} else {
+			s.Err = fmt.Errorf("read cgroup: %w", err)
+		}
+	}
+	return s
+}
+
+// topRSS describes the n largest processes of a sample for a log line.
+func (s sample) topRSS(ctx context.Context, n int) []map[string]any {
+	ps := append([]procSample(nil), s.Procs...)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].RSS > ps[j].RSS })
+	out := make([]map[string]any, 0, n)
+	for _, p := range ps[:min(n, len(ps))] {
+		out = append(out, map[string]any{"pid": p.PID, "rss_bytes": p.RSS, "command": command(ctx, p.p)})
+	}
+	return out
+}
+
+// nodePIDs returns the processes of the sample that run node.
+func (s sample) nodePIDs(ctx context.Context) []int32 {
+	var out []int32
+	for _, p := range s.Procs {
+		if exe, err := p.p.ExeWithContext(ctx); err == nil && limits.IsNode(exe) {
+			out = append(out, p.PID)
+		} else if name, err := p.p.NameWithContext(ctx); err == nil && limits.IsNode(name) {
+			out = append(out, p.PID)
+		}
+	}
+	return out
+}
+
+// sampler samples crinit's tree every interval and hands each sample to
+// out, dropping it when the owner is still busy with the last one. It owns
+// nothing but its ticker and returns when ctx is done. A panic while
+// sampling becomes a sample with an error, and sampling goes on.
+func (s *Supervisor) sampler(ctx context.Context, out chan<- sample, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			select {
+			case out <- s.sampleOnce(now):
+			default:
+			}
+		}
+	}
+}
+
+func (s *Supervisor) sampleOnce(now time.Time) (smp sample) {
+	defer func() {
+		if r := recover(); r != nil {
+			smp = sample{At: now, Err: fmt.Errorf("sampler panic: %v", r)}
+		}
+	}()
+	return sampleTree(s.ctx, s.self, s.cfg.Cgroup, now)
+}
