@@ -82,6 +82,8 @@ type runOpts struct {
 	ns  bool     // run as PID 1 of a new PID namespace
 	tty bool     // run on a new pseudo-terminal, as under docker run -it
 	env []string // added to the test's environment
+	// cgroup is a memory cgroup directory (see memoryCgroup) to run in.
+	cgroup string
 }
 
 // startCrinit runs crinit with args; with o.ns it is PID 1 of a new PID
@@ -92,6 +94,11 @@ func startCrinit(t *testing.T, o runOpts, args ...string) *crinit {
 	if o.ns {
 		requireNamespace(t)
 		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}, argv...)
+	}
+	if o.cgroup != "" {
+		// Join the cgroup, then become unshare: crinit and all it starts
+		// are charged to it from the first byte.
+		argv = append([]string{"sh", "-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, o.cgroup}, argv...)
 	}
 	if o.tty {
 		_, err := exec.LookPath("script")
