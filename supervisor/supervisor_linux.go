@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -82,6 +84,7 @@ type child struct {
 
 	mem          *memWatch
 	fdWarned     map[int32]bool
+	oomChecked   map[int32]bool // tree members whose oom_score_adj was checked
 	snapshotSent bool
 }
 
@@ -180,6 +183,8 @@ func (s *Supervisor) startChild() {
 		started:  time.Now(),
 		mem:      newMemWatch(s.cfg.RSSLimit, s.cfg.RSSWarn, s.cfg.RSSGrace, s.cfg.TrendHorizon),
 		fdWarned: map[int32]bool{},
+
+		oomChecked: map[int32]bool{int32(pid): true},
 	}
 	s.child, s.state = c, StateRunning
 	s.setOOMScoreAdj(pid)
@@ -218,13 +223,44 @@ func (s *Supervisor) spawn() (int, error) {
 }
 
 // setOOMScoreAdj makes the child, not crinit, the OOM killer's choice.
-// Raising the score needs no privilege. Processes the child forks before
-// this write keep crinit's score; in practice node has not forked yet.
+// Raising the score needs no privilege. It is written right after the
+// fork; a process the child forks in the microseconds before inherits
+// crinit's score, so every sample also raises the score of tree members it
+// has not seen yet (raiseOOMScores).
 func (s *Supervisor) setOOMScoreAdj(pid int) {
-	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	path := filepath.Join(s.procRoot(), strconv.Itoa(pid), "oom_score_adj")
 	if err := os.WriteFile(path, []byte(strconv.Itoa(s.cfg.OOMScoreAdj)), 0); err != nil {
 		s.log.Warn("cannot set child's oom_score_adj", "pid", pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
 	}
+}
+
+// raiseOOMScores raises oom_score_adj to the child's for every process of
+// the sample seen for the first time in this child's life.
+func (s *Supervisor) raiseOOMScores(c *child, smp sample) {
+	for _, p := range smp.Procs {
+		if c.oomChecked[p.PID] {
+			continue
+		}
+		c.oomChecked[p.PID] = true
+		path := filepath.Join(s.procRoot(), strconv.Itoa(int(p.PID)), "oom_score_adj")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n < s.cfg.OOMScoreAdj {
+			if err := os.WriteFile(path, []byte(strconv.Itoa(s.cfg.OOMScoreAdj)), 0); err == nil {
+				s.log.Debug("oom_score_adj raised", "pid", p.PID, "from", n, "to", s.cfg.OOMScoreAdj)
+			}
+		}
+	}
+}
+
+// procRoot is the procfs mount crinit reads and writes.
+func (s *Supervisor) procRoot() string {
+	if s.cfg.ProcRoot != "" {
+		return s.cfg.ProcRoot
+	}
+	return "/proc"
 }
 
 // foregroundTTY reports whether stdin is crinit's controlling terminal, so
@@ -399,6 +435,7 @@ func (s *Supervisor) onSample(smp sample) {
 	if s.state != StateRunning || c == nil || smp.At.Before(c.started) || len(smp.Procs) == 0 {
 		return // no child, or a reading of an earlier one
 	}
+	s.raiseOOMScores(c, smp)
 	s.checkMemory(c, smp)
 	if s.state == StateRunning {
 		s.checkFDs(c, smp)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -171,11 +172,21 @@ func TestMemory_HeapLimitRecognised(t *testing.T) {
 	}
 }
 
-// The child, not crinit, is the OOM killer's first choice.
+// The child, not crinit, is the OOM killer's first choice, and so are the
+// processes it starts, including one forked before crinit could raise the
+// child's score (found by the next sample).
 func TestMemory_ChildOOMScoreAdj(t *testing.T) {
-	c := startCrinit(t, runOpts{ns: true}, "--", "sh", "-c", `echo "oom $(cat /proc/self/oom_score_adj) $(cat /proc/1/oom_score_adj)"`)
+	requireNode(t)
+	c := startCrinit(t, runOpts{ns: true}, "--rss-interval", "50ms", "--", "node", "-e", `
+		const fs = require("fs"), { spawn } = require("child_process");
+		const own = fs.readFileSync("/proc/self/oom_score_adj", "utf8").trim();
+		const init = fs.readFileSync("/proc/1/oom_score_adj", "utf8").trim();
+		console.log("oom", own, init);
+		spawn("sleep", ["30"], { stdio: "inherit" });
+		setTimeout(() => {}, 30000);`)
 	if l := c.waitPrefix("oom "); l != "oom 500 0" {
 		t.Errorf("oom_score_adj of child and crinit: %q, want \"oom 500 0\"", l)
 	}
+	c.signal(syscall.SIGTERM)
 	c.wait()
 }
