@@ -24,9 +24,9 @@ type Cgroup struct {
 
 // Memory is one reading of a memory cgroup.
 type Memory struct {
-	Limit    uint64 // bytes; 0 means no limit, on this cgroup or its ancestors
-	Usage    uint64 // bytes charged now
-	OOMKills uint64 // processes the kernel's OOM killer has killed in it
+	Limit    uint64 `json:"limit_bytes"` // 0 means no limit, on this cgroup or its ancestors
+	Usage    uint64 `json:"usage_bytes"` // charged now
+	OOMKills uint64 `json:"oom_kills"`   // processes the kernel's OOM killer has killed in it
 }
 
 // ErrNoCgroup means crinit is in no memory cgroup it can read.

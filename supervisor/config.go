@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/probe"
 )
 
 // ForwardTarget says who receives the signals crinit forwards.
@@ -81,4 +82,16 @@ type Config struct {
 	OOMScoreAdj int
 	// Cgroup is crinit's memory cgroup; nil when there is none.
 	Cgroup *limits.Cgroup
+
+	// Probe, when not nil, checks every ProbeInterval that the app answers;
+	// ProbePolicy decides when failures restart it (reason probe).
+	Probe         *probe.Prober
+	ProbeInterval time.Duration
+	ProbePolicy   probe.Policy
+	// DrainDelay is how long a shutdown waits, not ready but with the child
+	// untouched, before it forwards the signal, so that load balancers stop
+	// sending traffic first.
+	DrainDelay time.Duration
+	// ShowArgv puts the child's argv in Status, which may hold secrets.
+	ShowArgv bool
 }

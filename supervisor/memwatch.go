@@ -1,6 +1,12 @@
 package supervisor
 
-import "time"
+import (
+	"math"
+	"time"
+)
+
+// maxSeconds is the longest time a Duration can hold, in seconds.
+const maxSeconds = float64(math.MaxInt64) / float64(time.Second)
 
 // trendPoints bounds the samples kept for the leak-trend fit: five minutes
 // at the default one-second interval.
@@ -108,5 +114,8 @@ func fitTrend(points []point, limit uint64) (trend, bool) {
 	}
 	last := points[n-1].rss
 	secs := (float64(limit) - last) / slope
+	if secs >= maxSeconds {
+		return trend{}, false // growth too slow to matter (and to fit in a Duration)
+	}
 	return trend{BytesPerSec: slope, ToLimit: time.Duration(secs * float64(time.Second))}, true
 }

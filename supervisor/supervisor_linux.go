@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/probe"
 )
 
 const (
@@ -61,15 +63,26 @@ type Supervisor struct {
 	samples  chan sample
 	restarts *Restarts
 
+	probes chan probe.Result
+
 	state    State
-	child    *child // the current child, or the last one
-	starts   int    // children started
-	orphans  int    // exits of processes other than the child, reaped by us
-	shutdown bool   // SIGTERM, SIGINT or SIGQUIT arrived: never restart
+	child    *child         // the current child, or the last one
+	starts   int            // children started
+	orphans  int64          // exits of processes other than the child, reaped by us
+	shutdown bool           // SIGTERM, SIGINT or SIGQUIT arrived: never restart
+	draining syscall.Signal // the shutdown signal held back during --drain-delay
 	exitCode int
 
-	stopTimer, backoffTimer *time.Timer
-	stopC, backoffC         <-chan time.Time
+	exits      map[Reason]int64 // children ended, by reason
+	restartsBy map[Reason]int64 // restarts, by the reason the child before ended
+	lastExit   *ExitStatus
+	tree       *TreeStatus
+	cgroup     *limits.Memory
+	probeSt    ProbeStatus // counters across children; State and Failures per child
+	status     atomic.Pointer[Status]
+
+	stopTimer, backoffTimer, drainTimer *time.Timer
+	stopC, backoffC, drainC             <-chan time.Time
 }
 
 // child is one supervised process and, once reaped, how it ended.
@@ -82,6 +95,7 @@ type child struct {
 	stopping Reason // why crinit is stopping it; "" when it is not
 	oomKills uint64 // the cgroup's oom_kill count at start
 
+	probe        *probe.Tracker
 	mem          *memWatch
 	fdWarned     map[int32]bool
 	oomChecked   map[int32]bool // tree members whose oom_score_adj was checked
@@ -97,7 +111,63 @@ func New(cfg Config, log hclog.Logger) *Supervisor {
 		self:     int32(os.Getpid()),
 		restarts: NewRestarts(cfg.Restart),
 		state:    StateStarting,
+		exits:    map[Reason]int64{},
+
+		restartsBy: map[Reason]int64{},
 	}
+}
+
+// Status returns the last published snapshot; it is safe to call from any
+// goroutine, and never nil once New has returned.
+func (s *Supervisor) Status() *Status {
+	if st := s.status.Load(); st != nil {
+		return st
+	}
+	return &Status{State: StateStarting}
+}
+
+// publish makes the current state visible to Status.
+func (s *Supervisor) publish() {
+	st := &Status{
+		State:            s.state,
+		ShuttingDown:     s.shutdown,
+		Draining:         s.draining != 0,
+		Starts:           s.starts,
+		RestartsInWindow: s.restarts.InWindow(time.Now()),
+		LastExit:         s.lastExit,
+		ExitsByReason:    make(map[Reason]int64, len(s.exits)),
+		OrphansReaped:    s.orphans,
+		Tree:             s.tree,
+		Cgroup:           s.cgroup,
+	}
+	for r, n := range s.exits {
+		st.ExitsByReason[r] = n
+	}
+	st.RestartsByReason = make(map[Reason]int64, len(s.restartsBy))
+	for r, n := range s.restartsBy {
+		st.RestartsByReason[r] = n
+	}
+	if c := s.child; c != nil && !c.exited {
+		st.Child = &ChildStatus{PID: c.pid, Started: c.started}
+		if s.cfg.ShowArgv {
+			st.Child.Argv = s.cfg.Argv
+		}
+	}
+	if s.cfg.Probe != nil {
+		p := s.probeSt
+		p.State = "starting"
+		if c := s.child; c != nil && c.probe != nil && !c.exited {
+			p.Failures = c.probe.Failures()
+			switch {
+			case c.probe.Healthy():
+				p.State = "healthy"
+			case !c.probe.Starting():
+				p.State = "unhealthy"
+			}
+		}
+		st.Probe = &p
+	}
+	s.status.Store(st)
 }
 
 // Run starts the child and supervises it, restarting it as the policy
@@ -135,8 +205,24 @@ func (s *Supervisor) Run() int {
 		}()
 	}
 
+	if s.cfg.Probe != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		s.probes = make(chan probe.Result)
+		s.probeSt.Target = s.cfg.Probe.Target().String()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probes)
+		}()
+	}
+
 	s.startChild()
+	s.publish()
 	s.loop()
+	s.publish()
 	s.log.Info("shutdown", "exit_code", s.exitCode, "orphans_reaped", s.orphans, "starts", s.starts)
 	return s.exitCode
 }
@@ -148,7 +234,8 @@ func (s *Supervisor) loop() {
 	defer tick.Stop()
 	defer s.disarm(&s.stopTimer, &s.stopC)
 	defer s.disarm(&s.backoffTimer, &s.backoffC)
-	for s.state != StateDone {
+	defer s.disarm(&s.drainTimer, &s.drainC)
+	for ; s.state != StateDone; s.publish() {
 		select {
 		case sig := <-s.sigs:
 			s.safely("signal", func() { s.onSignal(sig.(syscall.Signal)) })
@@ -156,6 +243,11 @@ func (s *Supervisor) loop() {
 			s.safely("reap tick", s.reap)
 		case smp := <-s.samples:
 			s.safely("sample", func() { s.onSample(smp) })
+		case r := <-s.probes:
+			s.safely("probe", func() { s.onProbe(r) })
+		case <-s.drainC:
+			s.drainC = nil
+			s.safely("drain end", s.endDrain)
 		case <-s.stopC:
 			s.stopC = nil
 			s.safely("stop timeout", s.onStopTimeout)
@@ -182,6 +274,7 @@ func (s *Supervisor) startChild() {
 		pid:      pid,
 		started:  time.Now(),
 		mem:      newMemWatch(s.cfg.RSSLimit, s.cfg.RSSWarn, s.cfg.RSSGrace, s.cfg.TrendHorizon),
+		probe:    probe.NewTracker(s.cfg.ProbePolicy, time.Now()),
 		fdWarned: map[int32]bool{},
 
 		oomChecked: map[int32]bool{int32(pid): true},
@@ -286,14 +379,41 @@ func (s *Supervisor) onSignal(sig syscall.Signal) {
 	case sig == s.cfg.ReloadSignal && s.state == StateRunning:
 		s.log.Info("reload requested", "signal", signalName(sig), "pid", s.child.pid)
 		s.stopChild(ReasonReload, s.cfg.KillTimeout)
+	case isShutdown(sig) && s.draining != 0:
+		s.log.Info("drain cut short", "signal", signalName(sig))
+		s.endDrain()
+	case isShutdown(sig) && !s.shutdown:
+		s.shutdown = true
+		s.log.Info("shutdown requested", "signal", signalName(sig), "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds(),
+			"drain_delay_ms", s.cfg.DrainDelay.Milliseconds())
+		if s.cfg.DrainDelay > 0 && s.state == StateRunning {
+			// Not ready from now on; the child keeps serving meanwhile.
+			s.draining = sig
+			s.arm(&s.drainTimer, &s.drainC, s.cfg.DrainDelay)
+			return
+		}
+		s.beginShutdown(sig)
 	default:
 		s.forward(sig)
-		if isShutdown(sig) && !s.shutdown {
-			s.shutdown = true
-			s.log.Info("shutdown requested", "signal", signalName(sig), "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds())
-			s.child.stopping, s.state = ReasonShutdown, StateStopping
-			s.arm(&s.stopTimer, &s.stopC, s.cfg.StopTimeout)
-		}
+	}
+}
+
+// endDrain forwards the shutdown signal held back during the drain.
+func (s *Supervisor) endDrain() {
+	sig := s.draining
+	s.draining = 0
+	s.disarm(&s.drainTimer, &s.drainC)
+	if sig != 0 && s.state != StateDone && s.state != StateBackoff {
+		s.beginShutdown(sig)
+	}
+}
+
+// beginShutdown forwards sig and gives the child StopTimeout to exit.
+func (s *Supervisor) beginShutdown(sig syscall.Signal) {
+	s.forward(sig)
+	if !s.child.exited {
+		s.child.stopping, s.state = ReasonShutdown, StateStopping
+		s.arm(&s.stopTimer, &s.stopC, s.cfg.StopTimeout)
 	}
 }
 
@@ -372,6 +492,13 @@ func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 		}
 	}
 	reason := classify(ws, c.stopping, oomKilled)
+	s.exits[reason]++
+	s.lastExit = &ExitStatus{PID: c.pid, At: c.ended, Code: code, Reason: reason, UptimeMS: c.ended.Sub(c.started).Milliseconds()}
+	if ws.Signaled() {
+		s.lastExit.Signal = signalName(ws.Signal())
+	}
+	s.draining = 0
+	s.disarm(&s.drainTimer, &s.drainC)
 
 	s.cleanRemnants()
 	if s.cfg.HeapSnapshotDir != "" {
@@ -401,6 +528,9 @@ func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 		s.log.Info("child exited", args...)
 	}
 
+	if d.Restart {
+		s.restartsBy[reason]++
+	}
 	switch {
 	case d.Restart && d.Delay == 0:
 		s.startChild()
@@ -431,7 +561,18 @@ func (s *Supervisor) onSample(smp sample) {
 	if smp.Err != nil {
 		s.log.Debug("sample incomplete", "error", smp.Err)
 	}
+	if smp.Cgroup != nil {
+		s.cgroup = smp.Cgroup
+	}
 	c := s.child
+	if c != nil && !c.exited && !smp.At.Before(c.started) {
+		t := &TreeStatus{At: smp.At, Processes: len(smp.Procs), RSSBytes: smp.RSS}
+		for _, p := range smp.Procs {
+			t.FDs += max(p.FDs, 0)
+			t.MaxFDs = max(t.MaxFDs, p.FDs)
+		}
+		s.tree = t
+	}
 	if s.state != StateRunning || c == nil || smp.At.Before(c.started) || len(smp.Procs) == 0 {
 		return // no child, or a reading of an earlier one
 	}
@@ -484,6 +625,39 @@ func (s *Supervisor) checkFDs(c *child, smp sample) {
 			s.log.Warn("fd warning", "pid", p.PID, "command", command(s.ctx, p.p), "fds", fds,
 				"warn", s.cfg.FDWarn.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
 		}
+	}
+}
+
+// onProbe judges one liveness probe result; the retries-th consecutive
+// failure after the start period restarts the child with reason probe.
+func (s *Supervisor) onProbe(r probe.Result) {
+	s.probeSt.Count++
+	s.probeSt.DurationSum += r.Duration
+	last := &ProbeLast{At: r.Start, OK: r.OK, Cause: r.Cause, HTTPStatus: r.Status,
+		DurationMS: float64(r.Duration.Microseconds()) / 1000}
+	if r.Err != nil {
+		last.Error = r.Err.Error()
+	}
+	s.probeSt.Last = last
+	if !r.OK {
+		s.probeSt.FailuresTotal++
+	}
+	c := s.child
+	if s.state != StateRunning || c == nil || r.Start.Before(c.started) {
+		return // no child, or a probe of an earlier one
+	}
+	v := c.probe.Observe(r)
+	switch {
+	case r.OK && v.Recovered:
+		s.log.Info("probe healthy", "target", s.probeSt.Target, "duration_ms", last.DurationMS, "http_status", r.Status)
+	case !r.OK:
+		s.log.Warn("probe failed", "target", s.probeSt.Target, "cause", r.Cause, "http_status", r.Status,
+			"error", last.Error, "duration_ms", last.DurationMS, "failures", v.Failures,
+			"retries", s.cfg.ProbePolicy.Retries, "counted", v.Counted)
+	}
+	if v.Unhealthy {
+		s.log.Warn("probe unhealthy, restarting child", "target", s.probeSt.Target, "failures", v.Failures)
+		s.stopChild(ReasonProbe, s.cfg.KillTimeout)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -53,6 +55,14 @@ type options struct {
 	heapSnapshotDir  string
 	heapSnapshotKeep int
 	oomScoreAdj      int
+
+	probeURL       *probe.Target // nil: no probe
+	probeInterval  time.Duration
+	probeTimeout   time.Duration
+	probePolicy    probe.Policy
+	healthAddr     string // "": no endpoint
+	drainDelay     time.Duration
+	statusShowArgv bool
 }
 
 // flagSpec is one flag: its name, default, help, and how its value goes
@@ -156,6 +166,45 @@ var flagSpecs = []flagSpec{
 			o.oomScoreAdj = n
 			return nil
 		}},
+	{"probe-url", "", "liveness probe of the app: http://..., https://... (GET; 2xx and 3xx pass) or tcp://host:port; empty: none",
+		func(o *options, v string) error {
+			if v == "" {
+				return nil
+			}
+			t, err := probe.ParseTarget(v)
+			o.probeURL = &t
+			return err
+		}},
+	{"probe-interval", "30s", "time between probes",
+		func(o *options, v string) (err error) { o.probeInterval, err = positiveDuration(v); return }},
+	{"probe-timeout", "10s", "a probe that takes longer fails with cause timeout",
+		func(o *options, v string) (err error) { o.probeTimeout, err = positiveDuration(v); return }},
+	{"probe-retries", "3", "consecutive failed probes that restart the child (reason probe)",
+		func(o *options, v string) error {
+			n, err := parseCount(v)
+			if err == nil && n == 0 {
+				return errors.New("must be 1 or more")
+			}
+			o.probePolicy.Retries = int(min(n, 1<<31))
+			return err
+		}},
+	{"probe-start-period", "40s", "failures this soon after a start do not count; the first success ends it",
+		func(o *options, v string) (err error) { o.probePolicy.StartPeriod, err = parseDuration(v); return }},
+	{"health-addr", defaultHealthAddr, "address of crinit's endpoint (/healthz, /readyz, /status, /metrics); :9753 for Kubernetes; empty disables",
+		func(o *options, v string) error {
+			if v == "" {
+				return nil
+			}
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("want host:port, as in 127.0.0.1:9753 or :9753")
+			}
+			o.healthAddr = v
+			return nil
+		}},
+	{"drain-delay", "0s", "on SIGTERM, how long /readyz answers 503 before the signal is forwarded",
+		func(o *options, v string) (err error) { o.drainDelay, err = parseDuration(v); return }},
+	{"status-show-argv", "false", "show the child's argv in /status (it may hold secrets)",
+		func(o *options, v string) (err error) { o.statusShowArgv, err = parseBool(v); return }},
 	{"log-format", "json", "log format: json or text",
 		func(o *options, v string) error {
 			if o.logFormat = v; v != "json" && v != "text" {
@@ -189,7 +238,7 @@ func newApp(stdout, stderr io.Writer, command []string, supervise func(options) 
 	return &cli.App{
 		Name:      "crinit",
 		Usage:     "run one Node.js service as a container's PID 1, bounded and observable",
-		UsageText: "crinit [flags] -- COMMAND [ARGS...]\ncrinit version",
+		UsageText: "crinit [flags] -- COMMAND [ARGS...]\ncrinit health [--addr ADDR]\ncrinit version",
 		Version:   version,
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -201,7 +250,7 @@ func newApp(stdout, stderr io.Writer, command []string, supervise func(options) 
 				fmt.Fprintf(stdout, "crinit version %s\n", version)
 				return nil
 			},
-		}},
+		}, healthCommand(stdout)},
 		HideHelpCommand: true,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return err
@@ -240,11 +289,35 @@ func parseOptions(c *cli.Context, command []string) (options, error) {
 			return o, invalid(f.name, v, err)
 		}
 	}
+	if o.probeURL != nil && o.probeTimeout > o.probeInterval {
+		return o, invalid("probe-timeout", c.String("probe-timeout"),
+			fmt.Errorf("must not exceed --probe-interval (%s)", o.probeInterval))
+	}
 	if o.restart.DelayMax < o.restart.Delay {
 		return o, invalid("restart-delay-max", c.String("restart-delay-max"),
 			fmt.Errorf("must not be below --restart-delay (%s)", o.restart.Delay))
 	}
 	return o, nil
+}
+
+// positiveDuration is parseDuration for durations that must not be 0.
+func positiveDuration(s string) (time.Duration, error) {
+	d, err := parseDuration(s)
+	if err == nil && d == 0 {
+		return 0, errors.New("must be above 0")
+	}
+	return d, err
+}
+
+// parseBool reads true/false (also 1/0, yes/no).
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no", "":
+		return false, nil
+	}
+	return false, errors.New("want true or false")
 }
 
 // parseCount reads a non-negative whole number.

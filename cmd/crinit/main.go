@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,6 +25,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	})
 	if err := app.Run(flags); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			fmt.Fprintln(stderr, ee.msg)
+			return ee.code
+		}
 		fmt.Fprintf(stderr, "crinit: %v\n", err)
 		return exitUsage
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -8,7 +9,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/crinit/crinit/endpoint"
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -56,7 +59,7 @@ func supervise(o options, stdout io.Writer) int {
 	rssWarn := o.rssWarn.Of(o.rssLimit)
 	log.Info("limits applied", "nofile", o.nofile, "max_old_space_size_mib", o.heapMiB, "heap_flag", string(heap),
 		"rss_limit_bytes", o.rssLimit, "rss_warn_bytes", rssWarn, "fd_warn", o.fdWarn.String(), "fd_limit", o.fdLimit.String())
-	return supervisor.New(supervisor.Config{
+	cfg := supervisor.Config{
 		Argv:             argv,
 		Env:              env,
 		ForwardTo:        o.forwardTo,
@@ -76,7 +79,55 @@ func supervise(o options, stdout io.Writer) int {
 		HeapSnapshotKeep: o.heapSnapshotKeep,
 		OOMScoreAdj:      o.oomScoreAdj,
 		Cgroup:           cg,
-	}, log.Named("supervisor")).Run()
+		DrainDelay:       o.drainDelay,
+		ShowArgv:         o.statusShowArgv,
+	}
+	if o.probeURL != nil {
+		cfg.Probe = probe.NewProber(*o.probeURL, o.probeTimeout)
+		cfg.ProbeInterval, cfg.ProbePolicy = o.probeInterval, o.probePolicy
+	}
+	sup := supervisor.New(cfg, log.Named("supervisor"))
+	if o.healthAddr != "" {
+		srv, err := endpoint.Listen(o.healthAddr, sup, limitsInForce(o, rssWarn), log.Named("endpoint"))
+		if err != nil {
+			log.Error("limit not applied", "flag", "--health-addr", "value", o.healthAddr, "error", err)
+			return exitUsage
+		}
+		log.Info("endpoint listening", "addr", srv.Addr().String())
+		srv.Serve()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+		}()
+	}
+	return sup.Run()
+}
+
+// limitsInForce is what /status shows of the configuration.
+func limitsInForce(o options, rssWarn uint64) map[string]any {
+	m := map[string]any{
+		"nofile":                 o.nofile,
+		"max_old_space_size_mib": o.heapMiB,
+		"rss_limit_bytes":        o.rssLimit,
+		"rss_warn_bytes":         rssWarn,
+		"rss_interval_ms":        o.rssInterval.Milliseconds(),
+		"fd_warn":                o.fdWarn.String(),
+		"fd_limit":               o.fdLimit.String(),
+		"restart":                string(o.restart.Mode),
+		"restart_max":            o.restart.Max,
+		"restart_window_ms":      o.restart.Window.Milliseconds(),
+		"stop_timeout_ms":        o.stopTimeout.Milliseconds(),
+		"kill_timeout_ms":        o.killTimeout.Milliseconds(),
+	}
+	if o.probeURL != nil {
+		m["probe_url"] = o.probeURL.String()
+		m["probe_interval_ms"] = o.probeInterval.Milliseconds()
+		m["probe_timeout_ms"] = o.probeTimeout.Milliseconds()
+		m["probe_retries"] = o.probePolicy.Retries
+		m["probe_start_period_ms"] = o.probePolicy.StartPeriod.Milliseconds()
+	}
+	return m
 }
 
 // findCgroup finds crinit's memory cgroup and logs its limit and usage.
