@@ -84,7 +84,7 @@ type mount struct {
 // container sees only its own part of the hierarchy, rooted at m.root.
 func (m mount) cgroup(root string, version int, path string) *Cgroup {
 	rel := path
-	if m.root != "/" {
+	if m.root != "/" && (path == m.root || strings.HasPrefix(path, m.root+"/")) {
 		rel = strings.TrimPrefix(path, m.root)
 	}
 	mnt := filepath.Join(root, m.point)

@@ -39,7 +39,7 @@ func ParseThreshold(s string, amount func(string) (uint64, error)) (Threshold, e
 	t := strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(t, "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || f <= 0 || f > 100 {
+		if err != nil || !(f > 0 && f <= 100) { // also refuses NaN
 			return Threshold{}, errors.New("a percentage must be above 0% and at most 100%")
 		}
 		return Threshold{Percent: f}, nil

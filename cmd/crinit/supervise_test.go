@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/crinit/crinit/limits"
+)
+
+// logEvent is one JSON log line: its level, message and keys.
+type logEvent struct {
+	level, msg string
+	keys       map[string]any // numbers as json.Number
+}
+
+// captureLog returns a JSON logger at trace level and a function that
+// parses what was logged so far.
+func captureLog(t *testing.T) (hclog.Logger, func() []logEvent) {
+	t.Helper()
+	var buf bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Name: "crinit", Level: hclog.Trace, Output: &buf, JSONFormat: true})
+	return log, func() []logEvent {
+		t.Helper()
+		var out []logEvent
+		dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
+		dec.UseNumber()
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+				return out
+			} else if err != nil {
+				t.Fatalf("log is not JSON lines: %v\n%s", err, buf.String())
+			}
+			ev := logEvent{keys: m}
+			ev.level, _ = m["@level"].(string)
+			ev.msg, _ = m["@message"].(string)
+			out = append(out, ev)
+		}
+	}
+}
+
+// num reads a numeric key of an event as an unsigned integer.
+func (e logEvent) num(t *testing.T, key string) uint64 {
+	t.Helper()
+	n, ok := e.keys[key].(json.Number)
+	if !ok {
+		t.Fatalf("%q: key %s = %#v, want a number", e.msg, key, e.keys[key])
+	}
+	var v uint64
+	if err := json.Unmarshal([]byte(n.String()), &v); err != nil {
+		t.Fatalf("%q: key %s = %s: %v", e.msg, key, n, err)
+	}
+	return v
+}
+
+const (
+	msgAuto          = "auto size"
+	msgAutoFallback  = "auto size without a cgroup limit: using the default"
+	msgRSSOverCgroup = "rss limit at or over the cgroup limit: the kernel's OOM killer acts first"
+	msgHeapOverRSS   = "heap size at or over the rss limit: node will be restarted before V8 collects its garbage"
+	msgHeapOverCg    = "heap size at or over the cgroup limit"
+)
+
+func TestResolveAuto(t *testing.T) {
+	const cg512 = 512 << 20
+	type autoLine struct {
+		level, msg, flag string
+		bytes            uint64
+	}
+	tests := []struct {
+		name             string
+		heapAuto         bool
+		rssAuto          bool
+		cgLimit          uint64
+		wantHeapMiB      uint64
+		wantRSS          uint64
+		wantLines        []autoLine
+		wantCgroupLogged bool
+	}{
+		{"both auto, 512 MiB cgroup", true, true, cg512, 256, 322122547, []autoLine{
+			{"info", msgAuto, "--max-old-space-size", 256 << 20},
+			{"info", msgAuto, "--rss-limit", 322122547},
+		}, true},
+		{"both auto, 1 GiB cgroup", true, true, 1 << 30, 512, 644245094, []autoLine{
+			{"info", msgAuto, "--max-old-space-size", 512 << 20},
+			{"info", msgAuto, "--rss-limit", 644245094},
+		}, true},
+		{"both auto, no cgroup limit", true, true, 0, fallbackHeapMiB, uint64(fallbackRSSLimit), []autoLine{
+			{"warn", msgAutoFallback, "--max-old-space-size", fallbackHeapMiB << 20},
+			{"warn", msgAutoFallback, "--rss-limit", uint64(fallbackRSSLimit)},
+		}, false},
+		{"heap auto only", true, false, cg512, 256, 300 << 20, []autoLine{
+			{"info", msgAuto, "--max-old-space-size", 256 << 20},
+		}, true},
+		{"rss auto only, no limit", false, true, 0, 256, uint64(fallbackRSSLimit), []autoLine{
+			{"warn", msgAutoFallback, "--rss-limit", uint64(fallbackRSSLimit)},
+		}, false},
+		{"nothing auto", false, false, cg512, 256, 300 << 20, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := defaults("node", "server.js")
+			if tt.heapAuto {
+				o.heapAuto, o.heapMiB = true, 0
+			}
+			if tt.rssAuto {
+				o.rssAuto, o.rssLimit = true, 0
+			}
+			log, events := captureLog(t)
+			resolveAuto(&o, tt.cgLimit, log)
+			if o.heapMiB != tt.wantHeapMiB || o.rssLimit != tt.wantRSS {
+				t.Errorf("heap %d MiB, rss limit %d; want %d MiB, %d", o.heapMiB, o.rssLimit, tt.wantHeapMiB, tt.wantRSS)
+			}
+			got := events()
+			if len(got) != len(tt.wantLines) {
+				t.Fatalf("logged %+v, want %d lines", got, len(tt.wantLines))
+			}
+			for i, w := range tt.wantLines {
+				g := got[i]
+				if g.level != w.level || g.msg != w.msg || g.keys["flag"] != w.flag {
+					t.Errorf("line %d: %s %q flag %v; want %s %q flag %s", i, g.level, g.msg, g.keys["flag"], w.level, w.msg, w.flag)
+				}
+				if b := g.num(t, "bytes"); b != w.bytes {
+					t.Errorf("line %d: bytes %d, want %d", i, b, w.bytes)
+				}
+				_, hasCg := g.keys["cgroup_limit_bytes"]
+				if hasCg != tt.wantCgroupLogged {
+					t.Errorf("line %d: cgroup_limit_bytes present %v, want %v", i, hasCg, tt.wantCgroupLogged)
+				} else if hasCg && g.num(t, "cgroup_limit_bytes") != tt.cgLimit {
+					t.Errorf("line %d: cgroup_limit_bytes %v, want %d", i, g.keys["cgroup_limit_bytes"], tt.cgLimit)
+				}
+			}
+		})
+	}
+}
+
+func TestWarnUnworkable(t *testing.T) {
+	const mib = uint64(limits.MiB)
+	tests := []struct {
+		name     string
+		heapMiB  uint64
+		rssLimit uint64
+		cgLimit  uint64
+		want     []string // messages, in order
+	}{
+		{"defaults, 512 MiB cgroup", 256, 300 * mib, 512 * mib, nil},
+		{"defaults, no cgroup limit", 256, 300 * mib, 0, nil},
+		{"auto, 512 MiB cgroup", 256, 322122547, 512 * mib, nil},
+		{"auto fallbacks, no cgroup limit", fallbackHeapMiB, uint64(fallbackRSSLimit), 0, nil},
+		{"rss limit equal to the cgroup limit", 256, 512 * mib, 512 * mib, []string{msgRSSOverCgroup}},
+		{"rss limit over the cgroup limit", 256, 600 * mib, 512 * mib, []string{msgRSSOverCgroup}},
+		{"rss limit just under the cgroup limit", 256, 512*mib - 1, 512 * mib, nil},
+		{"heap equal to the rss limit", 300, 300 * mib, 0, []string{msgHeapOverRSS}},
+		{"heap over the rss limit", 512, 300 * mib, 1024 * mib, []string{msgHeapOverRSS}},
+		{"heap just under the rss limit", 299, 300 * mib, 0, nil},
+		{"heap over the rss limit, rss limit off", 4096, 0, 0, nil},
+		{"heap at the cgroup limit", 512, 0, 512 * mib, []string{msgHeapOverCg}},
+		{"heap off", 0, 300 * mib, 512 * mib, nil},
+		{"all three", 1024, 600 * mib, 512 * mib, []string{msgRSSOverCgroup, msgHeapOverRSS, msgHeapOverCg}},
+		{"defaults in a 256 MiB cgroup", 256, 300 * mib, 256 * mib, []string{msgRSSOverCgroup, msgHeapOverCg}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := defaults("node", "server.js")
+			o.heapMiB, o.rssLimit = tt.heapMiB, tt.rssLimit
+			log, events := captureLog(t)
+			warnUnworkable(o, tt.cgLimit, log)
+			got := events()
+			var msgs []string
+			for _, e := range got {
+				msgs = append(msgs, e.msg)
+				if e.level != "warn" {
+					t.Errorf("%q logged at %s, want warn", e.msg, e.level)
+				}
+			}
+			if !slices.Equal(msgs, tt.want) {
+				t.Fatalf("warnings %q, want %q", msgs, tt.want)
+			}
+			for _, e := range got {
+				switch e.msg {
+				case msgRSSOverCgroup:
+					if e.num(t, "rss_limit_bytes") != tt.rssLimit || e.num(t, "cgroup_limit_bytes") != tt.cgLimit {
+						t.Errorf("%q: keys %v", e.msg, e.keys)
+					}
+				case msgHeapOverRSS:
+					if e.num(t, "heap_bytes") != tt.heapMiB*mib || e.num(t, "rss_limit_bytes") != tt.rssLimit {
+						t.Errorf("%q: keys %v", e.msg, e.keys)
+					}
+				case msgHeapOverCg:
+					if e.num(t, "heap_bytes") != tt.heapMiB*mib || e.num(t, "cgroup_limit_bytes") != tt.cgLimit {
+						t.Errorf("%q: keys %v", e.msg, e.keys)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestAutoThenWarn runs the two in the order supervise does: auto sizes
+// from a cgroup limit never warn about themselves.
+func TestAutoThenWarn(t *testing.T) {
+	for _, cg := range []uint64{0, 64 << 20, 256 << 20, 512 << 20, 2 << 30, 16 << 30} {
+		o := defaults("node", "server.js")
+		o.heapAuto, o.heapMiB, o.rssAuto, o.rssLimit = true, 0, true, 0
+		log, events := captureLog(t)
+		resolveAuto(&o, cg, log)
+		n := len(events())
+		warnUnworkable(o, cg, log)
+		if extra := events()[n:]; len(extra) != 0 {
+			t.Errorf("cgroup limit %d: heap %d MiB, rss limit %d: warnings %+v", cg, o.heapMiB, o.rssLimit, extra)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+//go:build linux
+
+package limits
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The fixture trees under testdata/cgroup, each a root for FindCgroup:
+//
+//	v1-hybrid     cgroup v1 with a v2 "unified" mount beside it, as on this
+//	              kind of host: memory at /sys/fs/cgroup/memory, mount root
+//	              "/", the process in /docker/abc (limit 512 MiB, 2 OOM kills)
+//	v1-container  v1 seen from inside a container: the mount's root is the
+//	              container's own cgroup /docker/abc (a smaller limit above
+//	              the mount point must not count)
+//	v1-unlimited  v1 with the "no limit" value everywhere
+//	v2-ns         v2 with a cgroup namespace: "0::/", memory.max "max"
+//	v2-nested     v2 where the pod's cgroup holds the limit and the
+//	              container's own memory.max is "max"
+//	v2-no-usage   v2 without memory.current
+//	none          v1 controllers without memory, and no v2 membership
+
+func fixture(name string) string { return filepath.Join("testdata", "cgroup", name) }
+
+func TestFindCgroup(t *testing.T) {
+	tests := []struct {
+		root     string
+		version  int
+		dir      string // under root
+		mount    string // under root
+		want     Memory
+		readErrs string // Read's error, when it must fail
+	}{
+		{fixture("v1-hybrid"), 1, "sys/fs/cgroup/memory/docker/abc", "sys/fs/cgroup/memory",
+			Memory{Limit: 536870912, Usage: 123456789, OOMKills: 2}, ""},
+		{fixture("v1-container"), 1, "sys/fs/cgroup/memory", "sys/fs/cgroup/memory",
+			Memory{Limit: 268435456, Usage: 73400320, OOMKills: 0}, ""},
+		{fixture("v1-unlimited"), 1, "sys/fs/cgroup/memory", "sys/fs/cgroup/memory",
+			Memory{Limit: 0, Usage: 4096, OOMKills: 0}, ""},
+		{fixture("v2-ns"), 2, "sys/fs/cgroup", "sys/fs/cgroup",
+			Memory{Limit: 0, Usage: 52428800, OOMKills: 1}, ""},
+		{fixture("v2-nested"), 2, "sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice/cri-containerd-ctr.scope", "sys/fs/cgroup",
+			Memory{Limit: 536870912, Usage: 209715200, OOMKills: 0}, ""},
+		{fixture("v2-no-usage"), 2, "sys/fs/cgroup/app", "sys/fs/cgroup", Memory{}, "memory usage"},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.root), func(t *testing.T) {
+			cg, err := FindCgroup(tt.root)
+			if err != nil {
+				t.Fatalf("FindCgroup(%s): %v", tt.root, err)
+			}
+			want := Cgroup{Version: tt.version, Dir: filepath.Join(tt.root, tt.dir), Mount: filepath.Join(tt.root, tt.mount)}
+			if *cg != want {
+				t.Errorf("FindCgroup(%s) = %+v, want %+v", tt.root, *cg, want)
+			}
+			m, err := cg.Read()
+			if tt.readErrs != "" {
+				if err == nil {
+					t.Fatalf("Read = %+v, want an error", m)
+				}
+				if !strings.Contains(err.Error(), tt.readErrs) || !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("Read error %q: want it to name %q and wrap ENOENT", err, tt.readErrs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if m != tt.want {
+				t.Errorf("Read = %+v, want %+v", m, tt.want)
+			}
+		})
+	}
+}
+
+// tree writes files (path under root: content) into a fresh root.
+func tree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+const (
+	v1MemoryMount = "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+	v2Mount       = "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+	unifiedMount  = "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+)
+
+func TestFindCgroup_NoCgroup(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+	}{
+		{"fixture", nil}, // testdata/cgroup/none
+		{"v2 membership, no cgroup2 mount", map[string]string{
+			"proc/self/cgroup":    "0::/app\n",
+			"proc/self/mountinfo": "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n",
+		}},
+		{"v2 mount without cgroup.controllers", map[string]string{
+			"proc/self/cgroup":    "0::/app\n",
+			"proc/self/mountinfo": v2Mount,
+		}},
+		{"v1 memory listed but not mounted", map[string]string{
+			"proc/self/cgroup":    "4:memory:/docker/abc\n",
+			"proc/self/mountinfo": "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n",
+		}},
+		{"memory mounted, not a member", map[string]string{
+			"proc/self/cgroup":    "3:cpuset:/\n",
+			"proc/self/mountinfo": v1MemoryMount,
+		}},
+		{"empty files", map[string]string{
+			"proc/self/cgroup":    "",
+			"proc/self/mountinfo": "",
+		}},
+		{"malformed lines", map[string]string{
+			"proc/self/cgroup":    "memory\n4-memory-/x\n",
+			"proc/self/mountinfo": "35 31 0:32 / /sys/fs/cgroup/memory rw cgroup cgroup rw,memory\ngarbage - \n",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fixture("none")
+			if tt.files != nil {
+				root = tree(t, tt.files)
+			}
+			cg, err := FindCgroup(root)
+			if !errors.Is(err, ErrNoCgroup) {
+				t.Errorf("FindCgroup = %+v, %v; want ErrNoCgroup", cg, err)
+			}
+		})
+	}
+}
+
+func TestFindCgroup_Unreadable(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"no proc/self/cgroup", map[string]string{"proc/self/mountinfo": v1MemoryMount}, "cgroup membership"},
+		{"no mountinfo", map[string]string{"proc/self/cgroup": "4:memory:/\n"}, "mountinfo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cg, err := FindCgroup(tree(t, tt.files))
+			if err == nil || errors.Is(err, ErrNoCgroup) {
+				t.Fatalf("FindCgroup = %+v, %v; want a read error", cg, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("error %q: want it to name %q and wrap ENOENT", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestFindCgroup_Choice: which hierarchy and directory wins.
+func TestFindCgroup_Choice(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		version int
+		dir     string
+	}{
+		{"v1 memory wins over a v2 hierarchy", map[string]string{
+			"proc/self/cgroup":                         "4:memory:/a\n0::/b\n",
+			"proc/self/mountinfo":                      unifiedMount + v1MemoryMount,
+			"sys/fs/cgroup/unified/cgroup.controllers": "",
+		}, 1, "sys/fs/cgroup/memory/a"},
+		{"v2 when memory is not in v1", map[string]string{
+			"proc/self/cgroup":                 "4:cpuset:/a\n0::/b\n",
+			"proc/self/mountinfo":              "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset\n" + v2Mount,
+			"sys/fs/cgroup/cgroup.controllers": "memory\n",
+		}, 2, "sys/fs/cgroup/b"},
+		{"co-mounted controllers", map[string]string{
+			"proc/self/cgroup":    "5:cpu,memory:/svc\n",
+			"proc/self/mountinfo": "35 31 0:32 / /sys/fs/cgroup/cpu,memory rw,relatime shared:9 - cgroup cgroup rw,cpu,memory\n",
+		}, 1, "sys/fs/cgroup/cpu,memory/svc"},
+		{"container below the mount's root", map[string]string{
+			"proc/self/cgroup":    "4:memory:/docker/abc/app\n",
+			"proc/self/mountinfo": "665 660 0:36 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory\n",
+		}, 1, "sys/fs/cgroup/memory/app"},
+		{"memory_recursiveprot is not memory", map[string]string{
+			"proc/self/cgroup":                 "0::/\n",
+			"proc/self/mountinfo":              "1077 1076 0:30 / /sys/fs/cgroup ro - cgroup2 cgroup rw,nsdelegate,memory_recursiveprot\n",
+			"sys/fs/cgroup/cgroup.controllers": "memory\n",
+		}, 2, "sys/fs/cgroup"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tree(t, tt.files)
+			cg, err := FindCgroup(root)
+			if err != nil {
+				t.Fatalf("FindCgroup: %v", err)
+			}
+			if cg.Version != tt.version || cg.Dir != filepath.Join(root, tt.dir) {
+				t.Errorf("FindCgroup = v%d %s, want v%d %s", cg.Version, cg.Dir, tt.version, filepath.Join(root, tt.dir))
+			}
+		})
+	}
+}
+
+func TestCgroup_Read(t *testing.T) {
+	tests := []struct {
+		name    string
+		version int
+		dir     string // under the mount
+		files   map[string]string
+		want    Memory
+		wantErr string
+	}{
+		{"v2 child below its parent", 2, "pod/ctr", map[string]string{
+			"memory.max": "max\n", "pod/memory.max": "536870912\n", "pod/ctr/memory.max": "268435456\n",
+			"pod/ctr/memory.current": "1000\n",
+		}, Memory{Limit: 268435456, Usage: 1000}, ""},
+		{"v2 grandparent smallest", 2, "a/b/c", map[string]string{
+			"a/memory.max": "104857600\n", "a/b/memory.max": "max\n", "a/b/c/memory.max": "536870912\n",
+			"a/b/c/memory.current": "7\n",
+		}, Memory{Limit: 104857600, Usage: 7}, ""},
+		{"v2 no memory.max anywhere", 2, "a", map[string]string{"a/memory.current": "7\n"}, Memory{Usage: 7}, ""},
+		{"v2 events without oom_kill", 2, "a", map[string]string{
+			"a/memory.current": "7\n", "a/memory.events": "low 0\nhigh 0\nmax 3\noom 2\n",
+		}, Memory{Usage: 7}, ""},
+		{"v1 nested unlimited", 1, "docker/abc", map[string]string{
+			"memory.limit_in_bytes": "9223372036854771712\n", "docker/memory.limit_in_bytes": "9223372036854771712\n",
+			"docker/abc/memory.limit_in_bytes": "9223372036854771712\n", "docker/abc/memory.usage_in_bytes": "5\n",
+			"docker/abc/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
+		}, Memory{Usage: 5, OOMKills: 4}, ""},
+		{"v1 limit on the parent", 1, "docker/abc", map[string]string{
+			"docker/memory.limit_in_bytes":     "1073741824\n",
+			"docker/abc/memory.limit_in_bytes": "9223372036854771712\n", "docker/abc/memory.usage_in_bytes": "5\n",
+		}, Memory{Limit: 1073741824, Usage: 5}, ""},
+		{"v2 garbage usage", 2, "a", map[string]string{"a/memory.current": "lots\n"}, Memory{}, "memory usage"},
+		{"v1 missing usage", 1, "a", map[string]string{"a/memory.limit_in_bytes": "1024\n"}, Memory{}, "memory usage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{}
+			for p, c := range tt.files {
+				files[filepath.Join("cg", p)] = c
+			}
+			root := tree(t, files)
+			mount := filepath.Join(root, "cg")
+			if err := os.MkdirAll(filepath.Join(mount, tt.dir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cg := &Cgroup{Version: tt.version, Dir: filepath.Join(mount, tt.dir), Mount: mount}
+			m, err := cg.Read()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Read = %+v, %v; want an error naming %q", m, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			if m != tt.want {
+				t.Errorf("Read = %+v, want %+v", m, tt.want)
+			}
+		})
+	}
+}
