@@ -30,6 +30,9 @@ type Server struct {
 	http   *http.Server
 	ln     net.Listener
 	done   chan struct{}
+	// serving is set by Serve; Serve and Shutdown are called by one
+	// goroutine, one after the other.
+	serving bool
 }
 
 // Listen binds addr and prepares the endpoint for src. limits is shown as
@@ -68,6 +71,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve serves requests in a goroutine of its own until Shutdown.
 func (s *Server) Serve() {
+	s.serving = true
 	go func() {
 		defer close(s.done)
 		defer func() {
@@ -83,6 +87,9 @@ func (s *Server) Serve() {
 
 // Shutdown stops the endpoint, waiting up to ctx for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.serving {
+		return s.ln.Close()
+	}
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()

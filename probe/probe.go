@@ -152,25 +152,31 @@ func failure(err error) Result {
 }
 
 // Run probes every interval until ctx is done and sends each result to
-// out. One probe is in flight at a time: a slow one delays the next tick
+// out. A new interval received on intervals takes effect at once, with a
+// probe right away (the supervisor probes faster while a child starts).
+// One probe is in flight at a time: a slow one delays the next tick
 // instead of piling up. A panic while probing becomes a failed result.
-func (p *Prober) Run(ctx context.Context, interval time.Duration, out chan<- Result) {
+func (p *Prober) Run(ctx context.Context, interval time.Duration, intervals <-chan time.Duration, out chan<- Result) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case d := <-intervals:
+			if d > 0 {
+				t.Reset(d)
+			}
 		case <-t.C:
-			r := p.safeProbe(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			select {
-			case out <- r:
-			case <-ctx.Done():
-				return
-			}
+		}
+		r := p.safeProbe(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

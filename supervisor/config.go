@@ -88,6 +88,9 @@ type Config struct {
 	Probe         *probe.Prober
 	ProbeInterval time.Duration
 	ProbePolicy   probe.Policy
+	// ProbeStartInterval is the probe interval while a child is in its
+	// start period, so that a new child is found ready quickly.
+	ProbeStartInterval time.Duration
 	// DrainDelay is how long a shutdown waits, not ready but with the child
 	// untouched, before it forwards the signal, so that load balancers stop
 	// sending traffic first.

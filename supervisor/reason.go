@@ -22,14 +22,17 @@ const (
 const exitSIGABRT = exitSignalBase + int(syscall.SIGABRT)
 
 // classify names the reason a child ended. stopped is the reason crinit
-// itself stopped it for ("" when it did not); oomKilled says the cgroup's
-// oom_kill counter rose during its life.
-func classify(ws syscall.WaitStatus, stopped Reason, oomKilled bool) Reason {
+// itself was stopping it for ("" when it was not); oomKilled says the
+// cgroup's oom_kill counter rose during its life; sentKill says crinit sent
+// SIGKILL itself. A SIGKILL crinit did not send while the counter rose is
+// the OOM killer's, even in the middle of a stop: an allocation that blocks
+// the event loop fails the probe just before the kernel strikes.
+func classify(ws syscall.WaitStatus, stopped Reason, oomKilled, sentKill bool) Reason {
 	switch {
+	case ws.Signaled() && ws.Signal() == syscall.SIGKILL && oomKilled && !sentKill:
+		return ReasonOOMKill
 	case stopped != "":
 		return stopped
-	case ws.Signaled() && ws.Signal() == syscall.SIGKILL && oomKilled:
-		return ReasonOOMKill
 	case ExitCode(ws) == exitSIGABRT:
 		return ReasonHeapLimit
 	case ws.Signaled():

@@ -80,5 +80,6 @@ func (s *Status) Live() bool {
 // Ready is /readyz: the child is up, crinit is not draining or shutting
 // down, and the probe, if any, passes.
 func (s *Status) Ready() bool {
-	return s.State == StateRunning && !s.ShuttingDown && !s.Draining && (s.Probe == nil || s.Probe.State == "healthy")
+	return s.Child != nil && s.State == StateRunning && !s.ShuttingDown && !s.Draining &&
+		(s.Probe == nil || s.Probe.State == "healthy")
 }

@@ -63,7 +63,9 @@ type Supervisor struct {
 	samples  chan sample
 	restarts *Restarts
 
-	probes chan probe.Result
+	probes   chan probe.Result
+	probeIvl chan time.Duration // to the prober: its interval from now on
+	probeAt  time.Duration      // the interval last asked for
 
 	state    State
 	child    *child         // the current child, or the last one
@@ -93,6 +95,7 @@ type child struct {
 	status   syscall.WaitStatus
 	exited   bool
 	stopping Reason // why crinit is stopping it; "" when it is not
+	sentKill bool   // crinit sent SIGKILL to its tree
 	oomKills uint64 // the cgroup's oom_kill count at start
 
 	probe        *probe.Tracker
@@ -211,11 +214,13 @@ func (s *Supervisor) Run() int {
 		defer wg.Wait()
 		defer cancel()
 		s.probes = make(chan probe.Result)
+		s.probeIvl = make(chan time.Duration, 1)
 		s.probeSt.Target = s.cfg.Probe.Target().String()
+		s.probeAt = s.cfg.ProbeInterval
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probes)
+			s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, s.probes)
 		}()
 	}
 
@@ -281,6 +286,7 @@ func (s *Supervisor) startChild() {
 	}
 	s.child, s.state = c, StateRunning
 	s.setOOMScoreAdj(pid)
+	s.paceProbe()
 	if s.cfg.Cgroup != nil {
 		if m, err := s.cfg.Cgroup.Read(); err == nil {
 			c.oomKills = m.OOMKills
@@ -454,6 +460,7 @@ func (s *Supervisor) onStopTimeout() {
 	}
 	s.log.Warn("stop timeout, killing child", "pid", s.child.pid, "reason", s.child.stopping,
 		"stop_timeout_ms", timeout.Milliseconds())
+	s.child.sentKill = true
 	s.killTree(syscall.SIGKILL)
 }
 
@@ -491,7 +498,7 @@ func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 			oomKilled = m.OOMKills > c.oomKills
 		}
 	}
-	reason := classify(ws, c.stopping, oomKilled)
+	reason := classify(ws, c.stopping, oomKilled, c.sentKill)
 	s.exits[reason]++
 	s.lastExit = &ExitStatus{PID: c.pid, At: c.ended, Code: code, Reason: reason, UptimeMS: c.ended.Sub(c.started).Milliseconds()}
 	if ws.Signaled() {
@@ -647,6 +654,7 @@ func (s *Supervisor) onProbe(r probe.Result) {
 		return // no child, or a probe of an earlier one
 	}
 	v := c.probe.Observe(r)
+	defer s.paceProbe()
 	switch {
 	case r.OK && v.Recovered:
 		s.log.Info("probe healthy", "target", s.probeSt.Target, "duration_ms", last.DurationMS, "http_status", r.Status)
@@ -658,6 +666,33 @@ func (s *Supervisor) onProbe(r probe.Result) {
 	if v.Unhealthy {
 		s.log.Warn("probe unhealthy, restarting child", "target", s.probeSt.Target, "failures", v.Failures)
 		s.stopChild(ReasonProbe, s.cfg.KillTimeout)
+	}
+}
+
+// paceProbe sets the prober's interval: ProbeStartInterval while the
+// child is in its start period, ProbeInterval after.
+func (s *Supervisor) paceProbe() {
+	if s.probeIvl == nil || s.cfg.ProbeStartInterval <= 0 {
+		return
+	}
+	want := s.cfg.ProbeInterval
+	if c := s.child; c != nil && !c.exited && c.probe.Starting() {
+		want = min(s.cfg.ProbeStartInterval, s.cfg.ProbeInterval)
+	}
+	if want == s.probeAt {
+		return
+	}
+	s.probeAt = want
+	// Only this goroutine sends, into a buffer of one: replace a value the
+	// prober has not taken yet instead of blocking on it.
+	select {
+	case s.probeIvl <- want:
+	default:
+		select {
+		case <-s.probeIvl:
+		default:
+		}
+		s.probeIvl <- want
 	}
 }
 

@@ -56,13 +56,14 @@ type options struct {
 	heapSnapshotKeep int
 	oomScoreAdj      int
 
-	probeURL       *probe.Target // nil: no probe
-	probeInterval  time.Duration
-	probeTimeout   time.Duration
-	probePolicy    probe.Policy
-	healthAddr     string // "": no endpoint
-	drainDelay     time.Duration
-	statusShowArgv bool
+	probeURL           *probe.Target // nil: no probe
+	probeInterval      time.Duration
+	probeStartInterval time.Duration
+	probeTimeout       time.Duration
+	probePolicy        probe.Policy
+	healthAddr         string // "": no endpoint
+	drainDelay         time.Duration
+	statusShowArgv     bool
 }
 
 // flagSpec is one flag: its name, default, help, and how its value goes
@@ -177,6 +178,8 @@ var flagSpecs = []flagSpec{
 		}},
 	{"probe-interval", "30s", "time between probes",
 		func(o *options, v string) (err error) { o.probeInterval, err = positiveDuration(v); return }},
+	{"probe-start-interval", "1s", "time between probes while a new child is in its start period",
+		func(o *options, v string) (err error) { o.probeStartInterval, err = positiveDuration(v); return }},
 	{"probe-timeout", "10s", "a probe that takes longer fails with cause timeout",
 		func(o *options, v string) (err error) { o.probeTimeout, err = positiveDuration(v); return }},
 	{"probe-retries", "3", "consecutive failed probes that restart the child (reason probe)",

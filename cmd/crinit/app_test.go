@@ -68,20 +68,21 @@ func defaults(argv ...string) options {
 		logLevel:       hclog.Info,
 		restart: supervisor.Policy{Mode: supervisor.OnFailure, Delay: time.Second, DelayMax: 10 * time.Second,
 			MinUptime: 30 * time.Second, Max: 10, Window: 120 * time.Second},
-		killTimeout:      5 * time.Second,
-		rssInterval:      time.Second,
-		rssLimit:         300 << 20,
-		rssGrace:         2,
-		rssWarn:          limits.Threshold{Percent: 80},
-		trendHorizon:     10 * time.Minute,
-		fdWarn:           limits.Threshold{Percent: 80},
-		fdLimit:          limits.Threshold{Percent: 95},
-		heapSnapshotKeep: 3,
-		oomScoreAdj:      500,
-		probeInterval:    30 * time.Second,
-		probeTimeout:     10 * time.Second,
-		probePolicy:      probe.Policy{Retries: 3, StartPeriod: 40 * time.Second},
-		healthAddr:       "127.0.0.1:9753",
+		killTimeout:        5 * time.Second,
+		rssInterval:        time.Second,
+		rssLimit:           300 << 20,
+		rssGrace:           2,
+		rssWarn:            limits.Threshold{Percent: 80},
+		trendHorizon:       10 * time.Minute,
+		fdWarn:             limits.Threshold{Percent: 80},
+		fdLimit:            limits.Threshold{Percent: 95},
+		heapSnapshotKeep:   3,
+		oomScoreAdj:        500,
+		probeInterval:      30 * time.Second,
+		probeStartInterval: time.Second,
+		probeTimeout:       10 * time.Second,
+		probePolicy:        probe.Policy{Retries: 3, StartPeriod: 40 * time.Second},
+		healthAddr:         "127.0.0.1:9753",
 	}
 }
 
@@ -187,6 +188,35 @@ func TestApp_Flags(t *testing.T) {
 		{"child-oom-score-adj", "CRINIT_CHILD_OOM_SCORE_ADJ", "-1000", "0", func(o *options) { o.oomScoreAdj = -1000 }},
 		{"child-oom-score-adj", "CRINIT_CHILD_OOM_SCORE_ADJ", "1000", "0", func(o *options) { o.oomScoreAdj = 1000 }},
 		{"child-oom-score-adj", "CRINIT_CHILD_OOM_SCORE_ADJ", "0", "100", func(o *options) { o.oomScoreAdj = 0 }},
+
+		{"probe-url", "CRINIT_PROBE_URL", "http://127.0.0.1:3000/healthz", "tcp://127.0.0.1:3000", func(o *options) { o.probeURL = mustTarget("http://127.0.0.1:3000/healthz") }},
+		{"probe-url", "CRINIT_PROBE_URL", "https://localhost:8443/ready", "tcp://127.0.0.1:3000", func(o *options) { o.probeURL = mustTarget("https://localhost:8443/ready") }},
+		{"probe-url", "CRINIT_PROBE_URL", "tcp://127.0.0.1:5432", "http://127.0.0.1:3000/", func(o *options) { o.probeURL = mustTarget("tcp://127.0.0.1:5432") }},
+		{"probe-url", "CRINIT_PROBE_URL", "", "http://127.0.0.1:3000/", func(o *options) { o.probeURL = nil }},
+		{"probe-interval", "CRINIT_PROBE_INTERVAL", "5s", "1m", func(o *options) { o.probeInterval = 5 * time.Second }},
+		{"probe-interval", "CRINIT_PROBE_INTERVAL", "1m30s", "1m", func(o *options) { o.probeInterval = 90 * time.Second }},
+		{"probe-start-interval", "CRINIT_PROBE_START_INTERVAL", "250ms", "2s", func(o *options) { o.probeStartInterval = 250 * time.Millisecond }},
+		{"probe-start-interval", "CRINIT_PROBE_START_INTERVAL", "5s", "2s", func(o *options) { o.probeStartInterval = 5 * time.Second }},
+		{"probe-timeout", "CRINIT_PROBE_TIMEOUT", "500ms", "2s", func(o *options) { o.probeTimeout = 500 * time.Millisecond }},
+		{"probe-timeout", "CRINIT_PROBE_TIMEOUT", "30s", "2s", func(o *options) { o.probeTimeout = 30 * time.Second }},
+		// Over the interval is only refused when there is a probe to run.
+		{"probe-timeout", "CRINIT_PROBE_TIMEOUT", "1m", "2s", func(o *options) { o.probeTimeout = time.Minute }},
+		{"probe-retries", "CRINIT_PROBE_RETRIES", "1", "5", func(o *options) { o.probePolicy.Retries = 1 }},
+		{"probe-retries", "CRINIT_PROBE_RETRIES", "10", "5", func(o *options) { o.probePolicy.Retries = 10 }},
+		{"probe-start-period", "CRINIT_PROBE_START_PERIOD", "0s", "1m", func(o *options) { o.probePolicy.StartPeriod = 0 }},
+		{"probe-start-period", "CRINIT_PROBE_START_PERIOD", "2m", "1m", func(o *options) { o.probePolicy.StartPeriod = 2 * time.Minute }},
+		{"health-addr", "CRINIT_HEALTH_ADDR", ":9753", "127.0.0.1:1", func(o *options) { o.healthAddr = ":9753" }},
+		{"health-addr", "CRINIT_HEALTH_ADDR", "0.0.0.0:8080", "127.0.0.1:1", func(o *options) { o.healthAddr = "0.0.0.0:8080" }},
+		{"health-addr", "CRINIT_HEALTH_ADDR", "[::]:9753", "127.0.0.1:1", func(o *options) { o.healthAddr = "[::]:9753" }},
+		{"health-addr", "CRINIT_HEALTH_ADDR", "", "127.0.0.1:1", func(o *options) { o.healthAddr = "" }},
+		{"drain-delay", "CRINIT_DRAIN_DELAY", "5s", "1s", func(o *options) { o.drainDelay = 5 * time.Second }},
+		{"drain-delay", "CRINIT_DRAIN_DELAY", "0s", "1s", func(o *options) { o.drainDelay = 0 }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "true", "false", func(o *options) { o.statusShowArgv = true }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "1", "false", func(o *options) { o.statusShowArgv = true }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "yes", "false", func(o *options) { o.statusShowArgv = true }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "TRUE", "false", func(o *options) { o.statusShowArgv = true }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "false", "true", func(o *options) { o.statusShowArgv = false }},
+		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "0", "true", func(o *options) { o.statusShowArgv = false }},
 	}
 	for _, tt := range tests {
 		want := defaults("node", "server.js")
@@ -222,6 +252,30 @@ func TestApp_AllFlagsTogether(t *testing.T) {
 	want.nofile, want.heapMiB, want.forwardTo = 4096, 768, supervisor.ForwardChild
 	want.stopTimeout, want.remnantTimeout = 20*time.Second, 3*time.Second
 	want.logFormat, want.logLevel = "text", hclog.Debug
+	supervised(t, r, want)
+}
+
+// mustTarget parses a --probe-url that the test knows to be valid.
+func mustTarget(s string) *probe.Target {
+	t, err := probe.ParseTarget(s)
+	if err != nil {
+		panic(err)
+	}
+	return &t
+}
+
+// TestApp_Probe sets the probe's flags together: a timeout equal to the
+// interval is allowed.
+func TestApp_Probe(t *testing.T) {
+	clearEnv(t)
+	r := runApp(t, "--probe-url", "http://127.0.0.1:3000/healthz", "--probe-interval", "5s", "--probe-timeout", "5s",
+		"--probe-retries", "2", "--probe-start-period", "1m", "--health-addr", ":9753", "--drain-delay", "3s",
+		"--status-show-argv", "true", "--", "node", "server.js")
+	want := defaults("node", "server.js")
+	want.probeURL = mustTarget("http://127.0.0.1:3000/healthz")
+	want.probeInterval, want.probeTimeout = 5*time.Second, 5*time.Second
+	want.probePolicy = probe.Policy{Retries: 2, StartPeriod: time.Minute}
+	want.healthAddr, want.drainDelay, want.statusShowArgv = ":9753", 3*time.Second, true
 	supervised(t, r, want)
 }
 
@@ -479,6 +533,57 @@ func TestApp_Invalid(t *testing.T) {
 			[]string{"--restart-delay-max", "CRINIT_RESTART_DELAY_MAX", `"2s"`, "--restart-delay (5s)"}},
 		{"env restart-delay-max under flag restart-delay", []string{"--restart-delay", "5s"}, map[string]string{"CRINIT_RESTART_DELAY_MAX": "2s"},
 			[]string{"--restart-delay-max", "CRINIT_RESTART_DELAY_MAX", `"2s"`}},
+
+		{"probe-url ftp", []string{"--probe-url=ftp://x"}, nil, []string{"--probe-url", "CRINIT_PROBE_URL", `"ftp://x"`, "http://, https:// or tcp://"}},
+		{"env probe-url ftp", nil, map[string]string{"CRINIT_PROBE_URL": "ftp://x"}, []string{"--probe-url", "CRINIT_PROBE_URL", `"ftp://x"`, "http://, https:// or tcp://"}},
+		{"probe-url no host", []string{"--probe-url=http://"}, nil, []string{"--probe-url", "CRINIT_PROBE_URL", `"http://"`, "host"}},
+		{"env probe-url no host", nil, map[string]string{"CRINIT_PROBE_URL": "http://"}, []string{"--probe-url", "CRINIT_PROBE_URL", `"http://"`, "host"}},
+		{"probe-url tcp without port", []string{"--probe-url=tcp://app"}, nil, []string{"--probe-url", "CRINIT_PROBE_URL", `"tcp://app"`, "tcp://host:port"}},
+		{"env probe-url tcp without port", nil, map[string]string{"CRINIT_PROBE_URL": "tcp://app"}, []string{"--probe-url", "CRINIT_PROBE_URL", `"tcp://app"`, "tcp://host:port"}},
+		{"probe-url no scheme", []string{"--probe-url=localhost:3000"}, nil, []string{"--probe-url", "CRINIT_PROBE_URL", `"localhost:3000"`}},
+		{"env probe-url no scheme", nil, map[string]string{"CRINIT_PROBE_URL": "localhost:3000"}, []string{"--probe-url", "CRINIT_PROBE_URL", `"localhost:3000"`}},
+		{"probe-interval 0s", []string{"--probe-interval=0s"}, nil, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"0s"`, "above 0"}},
+		{"env probe-interval 0s", nil, map[string]string{"CRINIT_PROBE_INTERVAL": "0s"}, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"0s"`, "above 0"}},
+		{"probe-interval -1s", []string{"--probe-interval=-1s"}, nil, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"-1s"`, "negative"}},
+		{"env probe-interval -1s", nil, map[string]string{"CRINIT_PROBE_INTERVAL": "-1s"}, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"-1s"`, "negative"}},
+		{"probe-interval 30", []string{"--probe-interval=30"}, nil, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"30"`}},
+		{"env probe-interval 30", nil, map[string]string{"CRINIT_PROBE_INTERVAL": "30"}, []string{"--probe-interval", "CRINIT_PROBE_INTERVAL", `"30"`}},
+		{"probe-start-interval 0s", []string{"--probe-start-interval=0s"}, nil, []string{"--probe-start-interval", "CRINIT_PROBE_START_INTERVAL", `"0s"`, "above 0"}},
+		{"env probe-start-interval 0s", nil, map[string]string{"CRINIT_PROBE_START_INTERVAL": "0s"}, []string{"--probe-start-interval", "CRINIT_PROBE_START_INTERVAL", `"0s"`, "above 0"}},
+		{"probe-start-interval -1s", []string{"--probe-start-interval=-1s"}, nil, []string{"--probe-start-interval", "CRINIT_PROBE_START_INTERVAL", `"-1s"`, "negative"}},
+		{"env probe-start-interval -1s", nil, map[string]string{"CRINIT_PROBE_START_INTERVAL": "-1s"}, []string{"--probe-start-interval", "CRINIT_PROBE_START_INTERVAL", `"-1s"`, "negative"}},
+		{"probe-timeout 0s", []string{"--probe-timeout=0s"}, nil, []string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"0s"`, "above 0"}},
+		{"env probe-timeout 0s", nil, map[string]string{"CRINIT_PROBE_TIMEOUT": "0s"}, []string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"0s"`, "above 0"}},
+		{"probe-timeout slow", []string{"--probe-timeout=slow"}, nil, []string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"slow"`}},
+		{"env probe-timeout slow", nil, map[string]string{"CRINIT_PROBE_TIMEOUT": "slow"}, []string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"slow"`}},
+		{"probe-timeout over probe-interval", []string{"--probe-url", "http://127.0.0.1:3000/", "--probe-interval", "5s", "--probe-timeout", "6s"}, nil,
+			[]string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"6s"`, "--probe-interval (5s)"}},
+		{"env probe-timeout over probe-interval", nil, map[string]string{"CRINIT_PROBE_URL": "tcp://127.0.0.1:3000", "CRINIT_PROBE_INTERVAL": "5s", "CRINIT_PROBE_TIMEOUT": "6s"},
+			[]string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"6s"`, "--probe-interval (5s)"}},
+		{"probe-interval under the default timeout", []string{"--probe-url", "http://127.0.0.1:3000/", "--probe-interval", "5s"}, nil,
+			[]string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"10s"`, "--probe-interval (5s)"}},
+		{"probe-timeout over the default interval", []string{"--probe-url", "http://127.0.0.1:3000/", "--probe-timeout", "1m"}, nil,
+			[]string{"--probe-timeout", "CRINIT_PROBE_TIMEOUT", `"1m"`, "--probe-interval (30s)"}},
+		{"probe-retries 0", []string{"--probe-retries=0"}, nil, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"0"`, "1 or more"}},
+		{"env probe-retries 0", nil, map[string]string{"CRINIT_PROBE_RETRIES": "0"}, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"0"`, "1 or more"}},
+		{"probe-retries -1", []string{"--probe-retries=-1"}, nil, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"-1"`}},
+		{"env probe-retries -1", nil, map[string]string{"CRINIT_PROBE_RETRIES": "-1"}, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"-1"`}},
+		{"probe-retries many", []string{"--probe-retries=many"}, nil, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"many"`}},
+		{"env probe-retries many", nil, map[string]string{"CRINIT_PROBE_RETRIES": "many"}, []string{"--probe-retries", "CRINIT_PROBE_RETRIES", `"many"`}},
+		{"probe-start-period -1s", []string{"--probe-start-period=-1s"}, nil, []string{"--probe-start-period", "CRINIT_PROBE_START_PERIOD", `"-1s"`, "negative"}},
+		{"env probe-start-period -1s", nil, map[string]string{"CRINIT_PROBE_START_PERIOD": "-1s"}, []string{"--probe-start-period", "CRINIT_PROBE_START_PERIOD", `"-1s"`, "negative"}},
+		{"probe-start-period x", []string{"--probe-start-period=x"}, nil, []string{"--probe-start-period", "CRINIT_PROBE_START_PERIOD", `"x"`}},
+		{"env probe-start-period x", nil, map[string]string{"CRINIT_PROBE_START_PERIOD": "x"}, []string{"--probe-start-period", "CRINIT_PROBE_START_PERIOD", `"x"`}},
+		{"health-addr nope", []string{"--health-addr=nope"}, nil, []string{"--health-addr", "CRINIT_HEALTH_ADDR", `"nope"`, "host:port"}},
+		{"env health-addr nope", nil, map[string]string{"CRINIT_HEALTH_ADDR": "nope"}, []string{"--health-addr", "CRINIT_HEALTH_ADDR", `"nope"`, "host:port"}},
+		{"health-addr port only", []string{"--health-addr=9753"}, nil, []string{"--health-addr", "CRINIT_HEALTH_ADDR", `"9753"`, "host:port"}},
+		{"env health-addr port only", nil, map[string]string{"CRINIT_HEALTH_ADDR": "9753"}, []string{"--health-addr", "CRINIT_HEALTH_ADDR", `"9753"`, "host:port"}},
+		{"drain-delay -1s", []string{"--drain-delay=-1s"}, nil, []string{"--drain-delay", "CRINIT_DRAIN_DELAY", `"-1s"`, "negative"}},
+		{"env drain-delay -1s", nil, map[string]string{"CRINIT_DRAIN_DELAY": "-1s"}, []string{"--drain-delay", "CRINIT_DRAIN_DELAY", `"-1s"`, "negative"}},
+		{"drain-delay x", []string{"--drain-delay=x"}, nil, []string{"--drain-delay", "CRINIT_DRAIN_DELAY", `"x"`}},
+		{"env drain-delay x", nil, map[string]string{"CRINIT_DRAIN_DELAY": "x"}, []string{"--drain-delay", "CRINIT_DRAIN_DELAY", `"x"`}},
+		{"status-show-argv maybe", []string{"--status-show-argv=maybe"}, nil, []string{"--status-show-argv", "CRINIT_STATUS_SHOW_ARGV", `"maybe"`, "true or false"}},
+		{"env status-show-argv maybe", nil, map[string]string{"CRINIT_STATUS_SHOW_ARGV": "maybe"}, []string{"--status-show-argv", "CRINIT_STATUS_SHOW_ARGV", `"maybe"`, "true or false"}},
 
 		{"unknown flag", []string{"--bogus", "1"}, nil, []string{"bogus"}},
 		{"flag without value", []string{"--nofile"}, nil, []string{"nofile"}},

@@ -32,6 +32,9 @@ func healthCommand(stdout io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "addr", Value: defaultHealthAddr, Usage: "crinit's --health-addr", EnvVars: []string{envName("health-addr")}},
 			&cli.StringFlag{Name: "timeout", Value: "5s", Usage: "give up after this long"},
 		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return err
+		},
 		Action: func(c *cli.Context) error {
 			timeout, err := positiveDuration(c.String("timeout"))
 			if err != nil {

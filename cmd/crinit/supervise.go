@@ -84,7 +84,7 @@ func supervise(o options, stdout io.Writer) int {
 	}
 	if o.probeURL != nil {
 		cfg.Probe = probe.NewProber(*o.probeURL, o.probeTimeout)
-		cfg.ProbeInterval, cfg.ProbePolicy = o.probeInterval, o.probePolicy
+		cfg.ProbeInterval, cfg.ProbeStartInterval, cfg.ProbePolicy = o.probeInterval, o.probeStartInterval, o.probePolicy
 	}
 	sup := supervisor.New(cfg, log.Named("supervisor"))
 	if o.healthAddr != "" {
@@ -123,6 +123,7 @@ func limitsInForce(o options, rssWarn uint64) map[string]any {
 	if o.probeURL != nil {
 		m["probe_url"] = o.probeURL.String()
 		m["probe_interval_ms"] = o.probeInterval.Milliseconds()
+		m["probe_start_interval_ms"] = o.probeStartInterval.Milliseconds()
 		m["probe_timeout_ms"] = o.probeTimeout.Milliseconds()
 		m["probe_retries"] = o.probePolicy.Retries
 		m["probe_start_period_ms"] = o.probePolicy.StartPeriod.Milliseconds()

@@ -5,6 +5,7 @@
 // stdout is one JSON object with "app":"example", "event", "pid" and "ts".
 const http = require('node:http');
 const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 
 const MiB = 1024 * 1024;
 const env = process.env;
@@ -96,6 +97,13 @@ function block(ms) {
   log('unblocked', { blocked_ms: Date.now() - start });
 }
 
+// orphans: spawn in batches of 20, one batch per event-loop turn, so the app keeps answering.
+function spawnOrphans(n) {
+  const batch = Math.min(n, 20);
+  for (let i = 0; i < batch; i++) spawn('sh', ['-c', 'sleep 1 & exit 0'], { stdio: 'ignore' });
+  if (n > batch) setImmediate(spawnOrphans, n - batch);
+}
+
 function crash(code) {
   log('exit', { code });
   process.exit(code);
@@ -126,6 +134,15 @@ const SWITCHES = {
     return Number.isInteger(code) && code <= 255 ? { params: { code }, act: () => crash(code) } : { error: 'code must be an integer 0..255' };
   },
   stop() { return { params: {}, act: stopAll }; },
+  // ignore-term: SIGTERM is ignored from now on (a child that will not stop; only SIGKILL ends it).
+  'ignore-term'() { return { params: {}, act: () => { process.removeAllListeners('SIGTERM'); process.on('SIGTERM', () => log('signal', { signal: 'SIGTERM', ignored: true })); } }; },
+  // orphans: start n shells that each leave a short sleep behind and exit at once: n orphans for PID 1 to reap.
+  orphans(get) {
+    const n = num(get('n'), 100);
+    return Number.isInteger(n) && n > 0 && n <= 10000
+      ? { params: { n }, act: () => spawnOrphans(n) }
+      : { error: 'n must be an integer 1..10000' };
+  },
 };
 
 // ---- HTTP handlers ----
