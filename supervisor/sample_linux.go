@@ -18,6 +18,7 @@ const rlimitNofile = 7
 type procSample struct {
 	PID     int32
 	RSS     uint64 // bytes
+	Shared  uint64 // bytes of RSS backed by files or shared memory
 	FDs     int    // open descriptors; -1 when unreadable
 	FDLimit uint64 // its soft RLIMIT_NOFILE; 0 when unknown
 	p       *process.Process
@@ -25,9 +26,14 @@ type procSample struct {
 
 // sample is one reading of crinit's process tree and memory cgroup.
 type sample struct {
-	At     time.Time
-	Procs  []procSample // parents before children
-	RSS    uint64       // summed over Procs: shared pages count once per process
+	At    time.Time
+	Procs []procSample // parents before children
+	// RSS is the tree's resident memory with shared pages counted once:
+	// every process's private RSS plus the largest shared RSS of any one.
+	// A plain sum counts libc and node's binary once per process, so a
+	// burst of short-lived shells would look like a leak.
+	RSS    uint64
+	RSSSum uint64 // the plain sum of every process's RSS
 	Cgroup *limits.Memory
 	Err    error
 }
@@ -42,12 +48,14 @@ func sampleTree(ctx context.Context, self int32, cg *limits.Cgroup, now time.Tim
 		return s
 	}
 	s.Procs = make([]procSample, 0, len(ps))
+	var maxShared uint64
 	for _, p := range ps {
-		mem, err := p.MemoryInfoWithContext(ctx)
+		mem, err := p.MemoryInfoExWithContext(ctx) // one read of /proc/PID/statm
 		if err != nil {
 			continue // gone since the walk
 		}
-		ps := procSample{PID: p.Pid, RSS: mem.RSS, FDs: -1, p: p}
+		shared := min(mem.Shared, mem.RSS)
+		ps := procSample{PID: p.Pid, RSS: mem.RSS, Shared: shared, FDs: -1, p: p}
 		if n, err := p.NumFDsWithContext(ctx); err == nil {
 			ps.FDs = int(n)
 		}
@@ -58,9 +66,12 @@ func sampleTree(ctx context.Context, self int32, cg *limits.Cgroup, now time.Tim
 				}
 			}
 		}
-		s.RSS += mem.RSS
+		s.RSS += mem.RSS - shared
+		s.RSSSum += mem.RSS
+		maxShared = max(maxShared, shared)
 		s.Procs = append(s.Procs, ps)
 	}
+	s.RSS += maxShared
 	if cg != nil {
 		if m, err := cg.Read(); err == nil {
 			s.Cgroup = &m

@@ -593,7 +593,7 @@ func (s *Supervisor) onSample(smp sample) {
 func (s *Supervisor) checkMemory(c *child, smp sample) {
 	v := c.mem.observe(smp.At, smp.RSS)
 	if v.WarnCrossed {
-		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "warn_bytes", s.cfg.RSSWarn,
+		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "warn_bytes", s.cfg.RSSWarn,
 			"limit_bytes", s.cfg.RSSLimit, "top", smp.topRSS(s.ctx, topProcesses))
 		if s.cfg.HeapSnapshotDir != "" && !c.snapshotSent {
 			c.snapshotSent = true
@@ -605,7 +605,7 @@ func (s *Supervisor) checkMemory(c *child, smp sample) {
 			"slope_mib_per_min", v.Trend.BytesPerSec*60/float64(limits.MiB), "eta_s", int64(v.Trend.ToLimit.Seconds()))
 	}
 	if v.Exceeded {
-		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "limit_bytes", s.cfg.RSSLimit,
+		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "limit_bytes", s.cfg.RSSLimit,
 			"samples_over", c.mem.over, "top", smp.topRSS(s.ctx, topProcesses)}
 		if smp.Cgroup != nil {
 			args = append(args, "cgroup_usage_bytes", smp.Cgroup.Usage, "cgroup_limit_bytes", smp.Cgroup.Limit)

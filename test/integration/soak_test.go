@@ -43,6 +43,7 @@ func TestSoak(t *testing.T) {
 		"--", "node", appServer(t))
 	addr := endpointAddr(t, c)
 	a := appListening(t, c)
+	c.waitEvent("probe healthy")
 
 	stopLoad := make(chan struct{})
 	var wg sync.WaitGroup
@@ -80,7 +81,6 @@ func TestSoak(t *testing.T) {
 		for _, f := range faults {
 			exitsBefore := len(c.events("child exited"))
 			reapedBefore := metricValue(metrics(t, addr), "crinit_zombies_reaped_total", nil)
-			c.waitEvent("probe healthy") // the current child is up and answering
 			f.inject(t, c, a)
 			if f.reason != "" {
 				e := c.waitEvent("child exited")
@@ -88,6 +88,7 @@ func TestSoak(t *testing.T) {
 					t.Errorf("round %d, %s: child exited with reason %q, want %q (%v)", round, f.name, e.str("reason"), f.reason, e)
 				}
 				a = appListening(t, c)
+				c.waitEvent("probe healthy") // the new child is up and answering
 			} else {
 				awaitMetricAtLeast(t, addr, "crinit_zombies_reaped_total", reapedBefore+300)
 			}
