@@ -195,33 +195,28 @@ func (s *Supervisor) Run() int {
 		}
 	}
 
-	if s.cfg.SampleInterval > 0 {
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
-		s.samples = make(chan sample, 1)
+	// The sampler and the prober only send events; they end with Run.
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	worker := func(run func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.sampler(ctx, s.samples, s.cfg.SampleInterval)
+			run()
 		}()
 	}
-
+	if s.cfg.SampleInterval > 0 {
+		s.samples = make(chan sample, 1)
+		worker(func() { s.sampler(ctx, s.samples, s.cfg.SampleInterval) })
+	}
 	if s.cfg.Probe != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
 		s.probes = make(chan probe.Result)
 		s.probeIvl = make(chan time.Duration, 1)
 		s.probeSt.Target = s.cfg.Probe.Target().String()
 		s.probeAt = s.cfg.ProbeInterval
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, s.probes)
-		}()
+		worker(func() { s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, s.probes) })
 	}
 
 	s.startChild()
@@ -267,7 +262,7 @@ func (s *Supervisor) loop() {
 // the terminal's foreground when crinit has one. A failure ends crinit
 // with 127 or 126.
 func (s *Supervisor) startChild() {
-	pid, err := s.spawn()
+	pid, foreground, err := s.spawn()
 	if err != nil {
 		code := startErrorCode(err)
 		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
@@ -293,14 +288,14 @@ func (s *Supervisor) startChild() {
 		}
 	}
 	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "start", s.starts,
-		"restarts_in_window", s.restarts.InWindow(c.started), "foreground", foregroundTTY())
+		"restarts_in_window", s.restarts.InWindow(c.started), "foreground", foreground)
 }
 
-// spawn forks and execs the child.
-func (s *Supervisor) spawn() (int, error) {
+// spawn forks and execs the child; foreground says it got the terminal.
+func (s *Supervisor) spawn() (pid int, foreground bool, err error) {
 	path, err := exec.LookPath(s.cfg.Argv[0])
 	if err != nil {
-		return 0, fmt.Errorf("look up %q: %w", s.cfg.Argv[0], err)
+		return 0, false, fmt.Errorf("look up %q: %w", s.cfg.Argv[0], err)
 	}
 	attr := &syscall.ProcAttr{
 		Env:   s.cfg.Env,
@@ -314,11 +309,11 @@ func (s *Supervisor) spawn() (int, error) {
 		attr.Sys.Foreground = true
 		attr.Sys.Ctty = 0
 	}
-	pid, err := syscall.ForkExec(path, s.cfg.Argv, attr)
+	pid, err = syscall.ForkExec(path, s.cfg.Argv, attr)
 	if err != nil {
-		return 0, fmt.Errorf("exec %q: %w", path, err)
+		return 0, false, fmt.Errorf("exec %q: %w", path, err)
 	}
-	return pid, nil
+	return pid, attr.Sys.Foreground, nil
 }
 
 // setOOMScoreAdj makes the child, not crinit, the OOM killer's choice.
