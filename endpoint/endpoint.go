@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -47,7 +48,7 @@ func Listen(addr string, src Source, limits map[string]any, log hclog.Logger) (*
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newCollector(src),
+		newCollector(src, log),
 	)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
@@ -76,7 +77,7 @@ func (s *Server) Serve() {
 		defer close(s.done)
 		defer func() {
 			if r := recover(); r != nil {
-				s.log.Error("panic recovered", "event", "endpoint", "panic", fmt.Sprint(r))
+				s.log.Error("panic recovered", "event", "endpoint", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			}
 		}()
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

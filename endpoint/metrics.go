@@ -1,6 +1,10 @@
 package endpoint
 
 import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crinit/crinit/supervisor"
@@ -10,6 +14,7 @@ import (
 // so the supervisor's loop never waits on Prometheus.
 type collector struct {
 	src Source
+	log hclog.Logger
 
 	up, rss, fds, procs, inWindow           *prometheus.Desc
 	starts, exits, restarts, oomKills, reap *prometheus.Desc
@@ -17,14 +22,15 @@ type collector struct {
 	cgUsage, cgLimit, cgOOM                 *prometheus.Desc
 }
 
-func newCollector(src Source) *collector {
+func newCollector(src Source, log hclog.Logger) *collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("crinit_"+name, help, labels, nil)
 	}
 	return &collector{
 		src:       src,
+		log:       log,
 		up:        d("child_up", "1 while a child runs."),
-		rss:       d("child_rss_bytes", "RSS summed over the child's process tree at the last sample."),
+		rss:       d("child_rss_bytes", "RSS of the child's process tree at the last sample, shared pages counted once."),
 		fds:       d("child_open_fds", "Open file descriptors summed over the child's process tree."),
 		procs:     d("child_processes", "Processes in the child's tree."),
 		inWindow:  d("restarts_in_window", "Restarts inside the sliding restart window."),
@@ -46,7 +52,14 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	prometheus.DescribeByCollect(c, ch)
 }
 
+// Collect runs on a goroutine of the Prometheus handler's, outside
+// net/http's recover: a panic here must not take PID 1 down.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic recovered", "event", "metrics", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
 	st := c.src.Status()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)

@@ -26,6 +26,18 @@ func ExitCode(ws syscall.WaitStatus) int {
 	return 1
 }
 
+// transientStartError reports whether a failed fork or exec may succeed
+// if tried again: no process slot or memory for a moment, the executable
+// being written, an interrupted call.
+func transientStartError(err error) bool {
+	for _, e := range []error{syscall.EAGAIN, syscall.ENOMEM, syscall.ETXTBSY, syscall.EINTR, syscall.EMFILE, syscall.ENFILE} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // startErrorCode maps a failure to look up or exec COMMAND to 127 (not
 // found) or 126 (found, but not executable).
 func startErrorCode(err error) int {

@@ -3,7 +3,9 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shirou/gopsutil/v3/process"
@@ -93,14 +95,33 @@ func (s sample) topRSS(ctx context.Context, n int) []map[string]any {
 	return out
 }
 
-// nodePIDs returns the processes of the sample that run node.
-func (s sample) nodePIDs(ctx context.Context) []int32 {
+// snapshotFlag is the node option that makes SIGUSR2 write a heap
+// snapshot; without it SIGUSR2 kills node.
+const snapshotFlag = "--heapsnapshot-signal=SIGUSR2"
+
+// snapshotPIDs returns the processes of the sample that write a heap
+// snapshot on SIGUSR2: node processes started with snapshotFlag, in their
+// argv or their NODE_OPTIONS. A node process without it would die of the
+// signal.
+func (s sample) snapshotPIDs(ctx context.Context) []int32 {
 	var out []int32
 	for _, p := range s.Procs {
-		if exe, err := p.p.ExeWithContext(ctx); err == nil && limits.IsNode(exe) {
+		args, err := p.p.CmdlineSliceWithContext(ctx)
+		if err != nil || len(args) == 0 || !limits.IsNode(args[0]) {
+			continue
+		}
+		if slices.Contains(args, snapshotFlag) {
 			out = append(out, p.PID)
-		} else if name, err := p.p.NameWithContext(ctx); err == nil && limits.IsNode(name) {
-			out = append(out, p.PID)
+			continue
+		}
+		env, err := p.p.EnvironWithContext(ctx)
+		if err != nil {
+			continue
+		}
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "NODE_OPTIONS="); ok && slices.Contains(strings.Fields(v), snapshotFlag) {
+				out = append(out, p.PID)
+			}
 		}
 	}
 	return out

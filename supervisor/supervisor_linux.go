@@ -75,13 +75,14 @@ type Supervisor struct {
 	draining syscall.Signal // the shutdown signal held back during --drain-delay
 	exitCode int
 
-	exits      map[Reason]int64 // children ended, by reason
-	restartsBy map[Reason]int64 // restarts, by the reason the child before ended
-	lastExit   *ExitStatus
-	tree       *TreeStatus
-	cgroup     *limits.Memory
-	probeSt    ProbeStatus // counters across children; State and Failures per child
-	status     atomic.Pointer[Status]
+	sampleWarned time.Time        // when a failed sample was last logged
+	exits        map[Reason]int64 // children ended, by reason
+	restartsBy   map[Reason]int64 // restarts, by the reason the child before ended
+	lastExit     *ExitStatus
+	tree         *TreeStatus
+	cgroup       *limits.Memory
+	probeSt      ProbeStatus // counters across children; State and Failures per child
+	status       atomic.Pointer[Status]
 
 	stopTimer, backoffTimer, drainTimer *time.Timer
 	stopC, backoffC, drainC             <-chan time.Time
@@ -89,14 +90,15 @@ type Supervisor struct {
 
 // child is one supervised process and, once reaped, how it ended.
 type child struct {
-	pid      int
-	started  time.Time
-	ended    time.Time
-	status   syscall.WaitStatus
-	exited   bool
-	stopping Reason // why crinit is stopping it; "" when it is not
-	sentKill bool   // crinit sent SIGKILL to its tree
-	oomKills uint64 // the cgroup's oom_kill count at start
+	pid        int
+	started    time.Time
+	ended      time.Time
+	status     syscall.WaitStatus
+	exited     bool
+	stopping   Reason // why crinit is stopping it; "" when it is not
+	foreground bool   // it holds the terminal's foreground
+	sentKill   bool   // crinit sent SIGKILL to its tree
+	oomKills   uint64 // the cgroup's oom_kill count at start
 
 	probe        *probe.Tracker
 	mem          *memWatch
@@ -219,10 +221,10 @@ func (s *Supervisor) Run() int {
 		worker(func() { s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, s.probes) })
 	}
 
-	s.startChild()
-	s.publish()
+	s.safely("start", s.startChild)
+	s.safely("publish", s.publish)
 	s.loop()
-	s.publish()
+	s.safely("publish", s.publish)
 	s.log.Info("shutdown", "exit_code", s.exitCode, "orphans_reaped", s.orphans, "starts", s.starts)
 	return s.exitCode
 }
@@ -235,7 +237,7 @@ func (s *Supervisor) loop() {
 	defer s.disarm(&s.stopTimer, &s.stopC)
 	defer s.disarm(&s.backoffTimer, &s.backoffC)
 	defer s.disarm(&s.drainTimer, &s.drainC)
-	for ; s.state != StateDone; s.publish() {
+	for ; s.state != StateDone; s.settle() {
 		select {
 		case sig := <-s.sigs:
 			s.safely("signal", func() { s.onSignal(sig.(syscall.Signal)) })
@@ -258,6 +260,17 @@ func (s *Supervisor) loop() {
 	}
 }
 
+// settle runs after every event: it publishes the state, and if a handler
+// panicked halfway through a child's exit, it ends supervision with the
+// child's status rather than wait forever for a child that is gone.
+func (s *Supervisor) settle() {
+	if c := s.child; c != nil && c.exited && (s.state == StateRunning || s.state == StateStopping) {
+		s.log.Error("child exit not handled, exiting", "pid", c.pid, "exit_code", ExitCode(c.status))
+		s.finish(ExitCode(c.status))
+	}
+	s.safely("publish", s.publish)
+}
+
 // startChild looks COMMAND up and starts it in its own process group, in
 // the terminal's foreground when crinit has one. A failure ends crinit
 // with 127 or 126.
@@ -265,17 +278,31 @@ func (s *Supervisor) startChild() {
 	pid, foreground, err := s.spawn()
 	if err != nil {
 		code := startErrorCode(err)
-		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
-		s.finish(code)
+		if !transientStartError(err) || s.shutdown {
+			s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
+			s.finish(code)
+			return
+		}
+		// Out of processes or memory for a moment (right after an OOM
+		// kill, say): a failed start, retried within the budget.
+		d := s.restarts.Decide(time.Now(), 0, ReasonExit, code)
+		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err,
+			"restarts_in_window", d.InWindow, "next_delay_ms", d.Delay.Milliseconds(), "restart", d.Why)
+		if !d.Restart {
+			s.finish(code)
+			return
+		}
+		s.backoff(max(d.Delay, time.Millisecond), code)
 		return
 	}
 	s.starts++
 	c := &child{
-		pid:      pid,
-		started:  time.Now(),
-		mem:      newMemWatch(s.cfg.RSSLimit, s.cfg.RSSWarn, s.cfg.RSSGrace, s.cfg.TrendHorizon),
-		probe:    probe.NewTracker(s.cfg.ProbePolicy, time.Now()),
-		fdWarned: map[int32]bool{},
+		pid:        pid,
+		foreground: foreground,
+		started:    time.Now(),
+		mem:        newMemWatch(s.cfg.RSSLimit, s.cfg.RSSWarn, s.cfg.RSSGrace, s.cfg.TrendHorizon),
+		probe:      probe.NewTracker(s.cfg.ProbePolicy, time.Now()),
+		fdWarned:   map[int32]bool{},
 
 		oomChecked: map[int32]bool{int32(pid): true},
 	}
@@ -369,6 +396,11 @@ func (s *Supervisor) onSignal(sig syscall.Signal) {
 	switch {
 	case sig == syscall.SIGCHLD:
 		s.reap()
+	case sig == syscall.SIGPIPE:
+		// Crinit's own: a write to a closed stdout. Forwarding it would
+		// make the next log line fail again, in a loop.
+	case sig == s.cfg.ReloadSignal:
+		s.reload(sig)
 	case s.state == StateBackoff:
 		if isShutdown(sig) {
 			s.log.Info("shutdown requested during backoff", "signal", signalName(sig), "exit_code", s.exitCode)
@@ -377,9 +409,6 @@ func (s *Supervisor) onSignal(sig syscall.Signal) {
 			return
 		}
 		s.log.Debug("signal dropped: no child", "signal", signalName(sig))
-	case sig == s.cfg.ReloadSignal && s.state == StateRunning:
-		s.log.Info("reload requested", "signal", signalName(sig), "pid", s.child.pid)
-		s.stopChild(ReasonReload, s.cfg.KillTimeout)
 	case isShutdown(sig) && s.draining != 0:
 		s.log.Info("drain cut short", "signal", signalName(sig))
 		s.endDrain()
@@ -399,6 +428,23 @@ func (s *Supervisor) onSignal(sig syscall.Signal) {
 	}
 }
 
+// reload restarts the child on the reload signal, which is never
+// forwarded: at once during a backoff wait, through the stop sequence when
+// it runs, not at all while it is already stopping.
+func (s *Supervisor) reload(sig syscall.Signal) {
+	switch s.state {
+	case StateRunning:
+		s.log.Info("reload requested", "signal", signalName(sig), "pid", s.child.pid)
+		s.stopChild(ReasonReload, s.cfg.KillTimeout)
+	case StateBackoff:
+		s.log.Info("reload requested during backoff", "signal", signalName(sig))
+		s.disarm(&s.backoffTimer, &s.backoffC)
+		s.startChild()
+	default:
+		s.log.Info("reload ignored: child stopping", "signal", signalName(sig))
+	}
+}
+
 // endDrain forwards the shutdown signal held back during the drain.
 func (s *Supervisor) endDrain() {
 	sig := s.draining
@@ -412,10 +458,11 @@ func (s *Supervisor) endDrain() {
 // beginShutdown forwards sig and gives the child StopTimeout to exit.
 func (s *Supervisor) beginShutdown(sig syscall.Signal) {
 	s.forward(sig)
-	if !s.child.exited {
-		s.child.stopping, s.state = ReasonShutdown, StateStopping
-		s.arm(&s.stopTimer, &s.stopC, s.cfg.StopTimeout)
+	if s.child.exited || s.state == StateStopping {
+		return // a stop under way keeps its reason and its SIGKILL deadline
 	}
+	s.child.stopping, s.state = ReasonShutdown, StateStopping
+	s.arm(&s.stopTimer, &s.stopC, s.cfg.StopTimeout)
 }
 
 // forward passes sig on to the child or its process group.
@@ -454,7 +501,7 @@ func (s *Supervisor) onStopTimeout() {
 		timeout = s.cfg.StopTimeout
 	}
 	s.log.Warn("stop timeout, killing child", "pid", s.child.pid, "reason", s.child.stopping,
-		"stop_timeout_ms", timeout.Milliseconds())
+		"timeout_ms", timeout.Milliseconds())
 	s.child.sentKill = true
 	s.killTree(syscall.SIGKILL)
 }
@@ -480,12 +527,15 @@ func (s *Supervisor) reap() {
 	}
 }
 
-// childExited ends a child's life: it names the reason, clears away what
-// the child left behind, and restarts it or ends crinit as the policy says.
+// childExited ends a child's life: it names the reason, decides on a
+// restart, clears away what the child left behind, and restarts it or ends
+// crinit as decided.
 func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 	c := s.child
 	c.exited, c.status, c.ended = true, ws, time.Now()
 	s.disarm(&s.stopTimer, &s.stopC)
+	s.draining = 0
+	s.disarm(&s.drainTimer, &s.drainC)
 	code := ExitCode(ws)
 	oomKilled := false
 	if s.cfg.Cgroup != nil {
@@ -499,29 +549,24 @@ func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 	if ws.Signaled() {
 		s.lastExit.Signal = signalName(ws.Signal())
 	}
-	s.draining = 0
-	s.disarm(&s.drainTimer, &s.drainC)
-
-	s.cleanRemnants()
-	if s.cfg.HeapSnapshotDir != "" {
-		s.pruneSnapshots()
+	if c.foreground {
+		s.terminalBack(c, ws)
 	}
+
 	policyReason := reason
 	if s.shutdown {
-		policyReason = ReasonShutdown // also when it arrived during clean-up
+		policyReason = ReasonShutdown
 	}
 	uptime := c.ended.Sub(c.started)
 	d := s.restarts.Decide(c.ended, uptime, policyReason, code)
-
 	args := []any{"pid", c.pid, "exit_code", code, "uptime_ms", uptime.Milliseconds(),
 		"reason", reason, "restarts_in_window", d.InWindow}
 	if ws.Signaled() {
 		args = append(args, "signal", signalName(ws.Signal()), "core_dumped", ws.CoreDump())
 	}
-	switch {
-	case d.Restart:
+	if d.Restart {
 		args = append(args, "next_delay_ms", d.Delay.Milliseconds())
-	default:
+	} else {
 		args = append(args, "restart", d.Why)
 	}
 	if reason == ReasonOOMKill {
@@ -530,25 +575,64 @@ func (s *Supervisor) childExited(ws syscall.WaitStatus) {
 		s.log.Info("child exited", args...)
 	}
 
-	if d.Restart {
-		s.restartsBy[reason]++
+	s.publish() // the child is gone: not live, not ready, while clean-up runs
+	s.cleanRemnants()
+	if s.cfg.HeapSnapshotDir != "" {
+		s.pruneSnapshots()
 	}
 	switch {
-	case d.Restart && d.Delay == 0:
-		s.startChild()
+	case d.Restart && s.shutdown: // the shutdown came during clean-up
+		s.finish(code)
 	case d.Restart:
-		s.state, s.exitCode = StateBackoff, code
-		s.arm(&s.backoffTimer, &s.backoffC, d.Delay)
+		s.restartsBy[reason]++
+		s.backoff(d.Delay, code)
 	case d.Exhausted:
 		var ages []int64
 		for _, t := range s.restarts.History(c.ended) {
 			ages = append(ages, c.ended.Sub(t).Milliseconds())
 		}
+		// The orchestrator must see a failure, even when the last child
+		// exited 0 (on crinit's own SIGTERM, say).
+		exit := code
+		if exit == 0 {
+			exit = 1
+		}
 		s.log.Error("restart budget exhausted", "restarts", d.InWindow, "restart_max", s.cfg.Restart.Max,
-			"window_ms", s.cfg.Restart.Window.Milliseconds(), "restart_ages_ms", ages, "last_reason", reason, "exit_code", code)
-		s.finish(code)
+			"window_ms", s.cfg.Restart.Window.Milliseconds(), "restart_ages_ms", ages, "last_reason", reason,
+			"child_exit_code", code, "exit_code", exit)
+		s.finish(exit)
 	default:
 		s.finish(code)
+	}
+}
+
+// backoff starts the next child after delay; code is crinit's exit status
+// if a shutdown comes first.
+func (s *Supervisor) backoff(delay time.Duration, code int) {
+	s.exitCode = code
+	if delay == 0 {
+		s.startChild()
+		return
+	}
+	s.state = StateBackoff
+	s.arm(&s.backoffTimer, &s.backoffC, delay)
+}
+
+// terminalBack takes the terminal's foreground back from a child that
+// held it, so that Ctrl-C during a backoff wait reaches crinit. A child
+// that died of the terminal's SIGINT or SIGQUIT (or exited 130 or 131, as
+// a shell does) was interrupted by the user at the terminal, who means to
+// stop, not to restart.
+func (s *Supervisor) terminalBack(c *child, ws syscall.WaitStatus) {
+	code := ExitCode(ws)
+	if code == exitSignalBase+int(syscall.SIGINT) || code == exitSignalBase+int(syscall.SIGQUIT) {
+		if !s.shutdown {
+			s.shutdown = true
+			s.log.Info("shutdown requested", "signal", "terminal interrupt", "pid", c.pid)
+		}
+	}
+	if err := reclaimTerminal(); err != nil {
+		s.log.Debug("terminal not reclaimed", "error", err)
 	}
 }
 
@@ -560,8 +644,11 @@ func (s *Supervisor) finish(code int) {
 // onSample judges one reading of the tree against the memory and
 // descriptor limits.
 func (s *Supervisor) onSample(smp sample) {
-	if smp.Err != nil {
-		s.log.Debug("sample incomplete", "error", smp.Err)
+	if smp.Err != nil && smp.At.Sub(s.sampleWarned) >= time.Minute {
+		// The kill-switch is blind while sampling fails: say so, once a
+		// minute.
+		s.sampleWarned = smp.At
+		s.log.Warn("sample incomplete", "error", smp.Err)
 	}
 	if smp.Cgroup != nil {
 		s.cgroup = smp.Cgroup
@@ -692,10 +779,11 @@ func (s *Supervisor) paceProbe() {
 }
 
 // requestHeapSnapshot makes room in the snapshot directory and sends
-// SIGUSR2 to every node process of the tree; node writes the snapshot.
+// SIGUSR2 to every node process of the tree started to take it; node
+// writes the snapshot.
 func (s *Supervisor) requestHeapSnapshot(smp sample) {
 	s.pruneSnapshotsTo(s.cfg.HeapSnapshotKeep - 1)
-	for _, pid := range smp.nodePIDs(s.ctx) {
+	for _, pid := range smp.snapshotPIDs(s.ctx) {
 		if err := unix.Kill(int(pid), syscall.SIGUSR2); err != nil {
 			s.log.Warn("heap snapshot not requested", "pid", pid, "error", err)
 			continue
@@ -772,6 +860,8 @@ func (s *Supervisor) awaitNoDescendants(d time.Duration) bool {
 				if isShutdown(sn) && !s.shutdown {
 					s.shutdown = true
 					s.log.Info("shutdown requested", "signal", signalName(sn), "during", "remnant clean-up")
+					s.reap()
+					return false // no more grace: on to SIGKILL
 				}
 				continue
 			}

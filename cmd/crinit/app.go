@@ -75,8 +75,15 @@ type flagSpec struct {
 
 // flagSpecs lists crinit's flags in the order --help shows them.
 var flagSpecs = []flagSpec{
-	{"nofile", "8192", "RLIMIT_NOFILE (soft and hard) for the child; 0 keeps the inherited limit",
-		func(o *options, v string) (err error) { o.nofile, err = parseCount(v); return }},
+	{"nofile", "8192", "RLIMIT_NOFILE (soft and hard) for the child, 64 or more; 0 keeps the inherited limit",
+		func(o *options, v string) (err error) {
+			// crinit holds the same limit: it needs descriptors of its own
+			// to read /proc and serve its endpoint.
+			if o.nofile, err = parseCount(v); err == nil && o.nofile > 0 && o.nofile < minNofile {
+				err = fmt.Errorf("must be 0 or at least %d", minNofile)
+			}
+			return
+		}},
 	{"max-old-space-size", "256", "node's V8 heap limit: MiB (a bare number), a size such as 256MiB, or auto (50% of the cgroup limit); 0 disables",
 		func(o *options, v string) (err error) {
 			if o.heapAuto = v == "auto"; o.heapAuto {
@@ -94,9 +101,12 @@ var flagSpecs = []flagSpec{
 	{"restart", string(supervisor.OnFailure), "restart policy: on-failure (not after a clean exit 0), always or never",
 		func(o *options, v string) (err error) { o.restart.Mode, err = supervisor.ParseMode(v); return }},
 	{"restart-delay", "1s", "first delay before a restart; it doubles with each restart",
-		func(o *options, v string) (err error) { o.restart.Delay, err = parseDuration(v); return }},
+		func(o *options, v string) (err error) { o.restart.Delay, err = boundedDuration(v, 0, maxDelay); return }},
 	{"restart-delay-max", "10s", "longest delay before a restart",
-		func(o *options, v string) (err error) { o.restart.DelayMax, err = parseDuration(v); return }},
+		func(o *options, v string) (err error) {
+			o.restart.DelayMax, err = boundedDuration(v, 0, maxDelay)
+			return
+		}},
 	{"min-uptime", "30s", "a child up this long resets the delay to --restart-delay",
 		func(o *options, v string) (err error) { o.restart.MinUptime, err = parseDuration(v); return }},
 	{"restart-max", "10", "restarts allowed in any --restart-window; one more and crinit exits with the child's status",
@@ -106,16 +116,14 @@ var flagSpecs = []flagSpec{
 			return err
 		}},
 	{"restart-window", "120s", "the sliding window of the restart budget",
-		func(o *options, v string) (err error) { o.restart.Window, err = parseDuration(v); return }},
+		func(o *options, v string) (err error) { o.restart.Window, err = positiveDuration(v); return }},
 	{"reload-signal", "", "a signal (e.g. SIGHUP) that restarts the child instead of being forwarded; empty: none",
 		func(o *options, v string) (err error) { o.reloadSignal, err = parseReloadSignal(v); return }},
 	{"kill-timeout", "5s", "when crinit restarts the child (rss, fd, probe, reload), how long between SIGTERM and SIGKILL",
 		func(o *options, v string) (err error) { o.killTimeout, err = parseDuration(v); return }},
 	{"rss-interval", "1s", "how often the RSS and descriptors of the child's process tree are sampled",
 		func(o *options, v string) (err error) {
-			if o.rssInterval, err = parseDuration(v); err == nil && o.rssInterval == 0 {
-				err = errors.New("must be above 0")
-			}
+			o.rssInterval, err = boundedDuration(v, minInterval, maxDelay)
 			return
 		}},
 	{"rss-limit", "300MiB", "restart the child when its tree's RSS stays over this size; auto: 60% of the cgroup limit; 0 disables",
@@ -177,9 +185,15 @@ var flagSpecs = []flagSpec{
 			return err
 		}},
 	{"probe-interval", "30s", "time between probes",
-		func(o *options, v string) (err error) { o.probeInterval, err = positiveDuration(v); return }},
+		func(o *options, v string) (err error) {
+			o.probeInterval, err = boundedDuration(v, minInterval, maxDelay)
+			return
+		}},
 	{"probe-start-interval", "1s", "time between probes while a new child is in its start period",
-		func(o *options, v string) (err error) { o.probeStartInterval, err = positiveDuration(v); return }},
+		func(o *options, v string) (err error) {
+			o.probeStartInterval, err = boundedDuration(v, minInterval, maxDelay)
+			return
+		}},
 	{"probe-timeout", "10s", "a probe that takes longer fails with cause timeout",
 		func(o *options, v string) (err error) { o.probeTimeout, err = positiveDuration(v); return }},
 	{"probe-retries", "3", "consecutive failed probes that restart the child (reason probe)",
@@ -241,7 +255,7 @@ func newApp(stdout, stderr io.Writer, command []string, supervise func(options) 
 	return &cli.App{
 		Name:      "crinit",
 		Usage:     "run one Node.js service as a container's PID 1, bounded and observable",
-		UsageText: "crinit [flags] -- COMMAND [ARGS...]\ncrinit health [--addr ADDR]\ncrinit version",
+		UsageText: "crinit [flags] -- COMMAND [ARGS...]\ncrinit health [--addr HOST:PORT] [--timeout DURATION]\ncrinit version",
 		Version:   version,
 		Writer:    stdout,
 		ErrWriter: stderr,
@@ -296,11 +310,40 @@ func parseOptions(c *cli.Context, command []string) (options, error) {
 		return o, invalid("probe-timeout", c.String("probe-timeout"),
 			fmt.Errorf("must not exceed --probe-interval (%s)", o.probeInterval))
 	}
+	if o.rssWarn.Percent == 0 && o.rssLimit > 0 && o.rssWarn.Amount > o.rssLimit {
+		return o, invalid("rss-warn", c.String("rss-warn"),
+			fmt.Errorf("must not exceed --rss-limit (%d bytes)", o.rssLimit))
+	}
+	if o.fdWarn.Percent > 0 && o.fdLimit.Percent > 0 && o.fdWarn.Percent > o.fdLimit.Percent ||
+		o.fdWarn.Amount > 0 && o.fdLimit.Amount > 0 && o.fdWarn.Amount > o.fdLimit.Amount {
+		return o, invalid("fd-warn", c.String("fd-warn"), fmt.Errorf("must not exceed --fd-limit (%s)", o.fdLimit))
+	}
 	if o.restart.DelayMax < o.restart.Delay {
 		return o, invalid("restart-delay-max", c.String("restart-delay-max"),
 			fmt.Errorf("must not be below --restart-delay (%s)", o.restart.Delay))
 	}
 	return o, nil
+}
+
+// Bounds of durations and counts that would break crinit if allowed.
+const (
+	minNofile   = 64
+	minInterval = 100 * time.Millisecond // sampling or probing more often is a busy loop
+	maxDelay    = 24 * time.Hour         // doubling longer delays would overflow
+)
+
+// boundedDuration is parseDuration for a duration in [lo, hi].
+func boundedDuration(s string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := parseDuration(s)
+	switch {
+	case err != nil:
+		return 0, err
+	case d < lo:
+		return 0, fmt.Errorf("must be at least %s", lo)
+	case d > hi:
+		return 0, fmt.Errorf("must be at most %s", hi)
+	}
+	return d, nil
 }
 
 // positiveDuration is parseDuration for durations that must not be 0.

@@ -90,7 +90,7 @@ func supervise(o options, stdout io.Writer) int {
 	if o.healthAddr != "" {
 		srv, err := endpoint.Listen(o.healthAddr, sup, limitsInForce(o, rssWarn), log.Named("endpoint"))
 		if err != nil {
-			log.Error("limit not applied", "flag", "--health-addr", "value", o.healthAddr, "error", err)
+			log.Error("endpoint not started", "flag", "--health-addr", "value", o.healthAddr, "error", err)
 			return exitUsage
 		}
 		log.Info("endpoint listening", "addr", srv.Addr().String())
@@ -182,6 +182,11 @@ func warnUnworkable(o options, cgLimit uint64, log hclog.Logger) {
 	if o.rssLimit > 0 && heap >= o.rssLimit {
 		log.Warn("heap size at or over the rss limit: node will be restarted before V8 collects its garbage",
 			"heap_bytes", heap, "rss_limit_bytes", o.rssLimit)
+	}
+	if w := o.restart.DelayMax * time.Duration(o.restart.Max); o.restart.Max > 0 && o.restart.Window < w/2 {
+		log.Warn("restart window shorter than the backoff: the budget may never run out",
+			"restart_window_ms", o.restart.Window.Milliseconds(), "restart_delay_max_ms", o.restart.DelayMax.Milliseconds(),
+			"restart_max", o.restart.Max)
 	}
 	if cgLimit > 0 && heap >= cgLimit {
 		log.Warn("heap size at or over the cgroup limit", "heap_bytes", heap, "cgroup_limit_bytes", cgLimit)

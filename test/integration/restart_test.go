@@ -46,7 +46,7 @@ func TestRestart_Policies(t *testing.T) {
 		{"on-failure", "exit 0", 1, 0},
 		{"on-failure", "exit 4", 2, 4},
 		{"on-failure", "kill -KILL $$", 2, 137},
-		{"always", "exit 0", 2, 0},
+		{"always", "exit 0", 2, 1}, // budget spent: a failure for the orchestrator, even after exit 0
 		{"never", "exit 4", 1, 4},
 	} {
 		t.Run(tc.policy+" "+tc.script, func(t *testing.T) {

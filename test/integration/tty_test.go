@@ -27,3 +27,19 @@ func TestTTY_ChildInForeground(t *testing.T) {
 		t.Errorf("crinit forwarded %d signals; the terminal should have signalled the child itself", n)
 	}
 }
+
+// A child that dies of the terminal's Ctrl-C was stopped by the user: crinit
+// exits with its status instead of restarting it.
+func TestTTY_CtrlCStopsInsteadOfRestart(t *testing.T) {
+	c := startCrinit(t, runOpts{tty: true}, "--restart", "always", "--", "sh", "-c", "echo ready; exec sleep 60")
+	c.waitPrefix("ready")
+	if _, err := c.stdin.Write([]byte{0x03}); err != nil { // Ctrl-C
+		t.Fatalf("type Ctrl-C: %v", err)
+	}
+	if got := c.wait(); got != 130 {
+		t.Errorf("exit code = %d, want 130 (SIGINT)", got)
+	}
+	if n := len(c.events("child started")); n != 1 {
+		t.Errorf("%d starts, want 1: Ctrl-C must not restart", n)
+	}
+}
