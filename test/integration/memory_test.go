@@ -177,7 +177,7 @@ func TestMemory_HeapLimitRecognised(t *testing.T) {
 // child's score (found by the next sample).
 func TestMemory_ChildOOMScoreAdj(t *testing.T) {
 	requireNode(t)
-	c := startCrinit(t, runOpts{ns: true}, "--rss-interval", "50ms", "--", "node", "-e", `
+	c := startCrinit(t, runOpts{ns: true}, "--", "node", "-e", `
 		const fs = require("fs"), { spawn } = require("child_process");
 		const own = fs.readFileSync("/proc/self/oom_score_adj", "utf8").trim();
 		const init = fs.readFileSync("/proc/1/oom_score_adj", "utf8").trim();
