@@ -172,9 +172,7 @@ func TestMemory_HeapLimitRecognised(t *testing.T) {
 	}
 }
 
-// The child, not crinit, is the OOM killer's first choice, and so are the
-// processes it starts, including one forked before crinit could raise the
-// child's score (found by the next sample).
+// The child, not crinit, is the OOM killer's first choice.
 func TestMemory_ChildOOMScoreAdj(t *testing.T) {
 	requireNode(t)
 	c := startCrinit(t, runOpts{ns: true}, "--", "node", "-e", `
