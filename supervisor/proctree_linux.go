@@ -2,7 +2,13 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/process"
@@ -26,7 +32,60 @@ func procContext(root string) context.Context {
 // tree returns the living descendants of pid, zombies left out, parents
 // before their children. Processes that vanish mid-walk are skipped: the
 // tree changes under us.
+//
+// It walks /proc/PID/task/TID/children from pid down, which reads only the
+// tree itself; where the kernel lacks those files (CONFIG_PROC_CHILDREN),
+// it scans every process for its parent instead.
 func tree(ctx context.Context, pid int32) ([]*process.Process, error) {
+	root := procRootOf(ctx)
+	if _, ok := childPIDs(root, pid); !ok {
+		return scanTree(ctx, pid)
+	}
+	var out []*process.Process
+	queue := []int32{pid}
+	for len(queue) > 0 {
+		kids, _ := childPIDs(root, queue[0])
+		queue = queue[1:]
+		for _, k := range kids {
+			p, err := process.NewProcessWithContext(ctx, k)
+			if err != nil {
+				continue // gone
+			}
+			if st, err := p.StatusWithContext(ctx); err != nil || (len(st) > 0 && st[0] == process.Zombie) {
+				continue
+			}
+			out = append(out, p)
+			queue = append(queue, k)
+		}
+	}
+	return out, nil
+}
+
+// childPIDs lists the children of pid from the children files of all its
+// threads (a child belongs to the thread that forked it). ok is false when
+// the kernel has no such files or pid is gone.
+func childPIDs(root string, pid int32) (kids []int32, ok bool) {
+	dir := filepath.Join(root, strconv.Itoa(int(pid)), "task")
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "children"))
+		if errors.Is(err, fs.ErrNotExist) && t.Name() == strconv.Itoa(int(pid)) {
+			return nil, false // the main thread has none: no CONFIG_PROC_CHILDREN
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.ParseInt(f, 10, 32); err == nil {
+				kids = append(kids, int32(n))
+			}
+		}
+	}
+	return kids, true
+}
+
+// scanTree finds pid's descendants by reading every process's parent.
+func scanTree(ctx context.Context, pid int32) ([]*process.Process, error) {
 	all, err := process.ProcessesWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
@@ -50,6 +109,14 @@ func tree(ctx context.Context, pid int32) ([]*process.Process, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// procRootOf is the procfs root that procContext put in ctx.
+func procRootOf(ctx context.Context) string {
+	if m, ok := ctx.Value(common.EnvKey).(common.EnvMap); ok && m[common.HostProcEnvKey] != "" {
+		return m[common.HostProcEnvKey]
+	}
+	return "/proc"
 }
 
 // descendants returns the living descendants of pid with their commands.
