@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/shirou/gopsutil/v3/common"
 	"github.com/shirou/gopsutil/v3/process"
@@ -38,13 +35,14 @@ func procContext(root string) context.Context {
 // it scans every process for its parent instead.
 func tree(ctx context.Context, pid int32) ([]*process.Process, error) {
 	root := procRootOf(ctx)
-	if _, ok := childPIDs(root, pid); !ok {
+	buf := new(procBuf)
+	if _, ok := childPIDs(root, pid, buf); !ok {
 		return scanTree(ctx, pid)
 	}
 	var out []*process.Process
 	queue := []int32{pid}
 	for len(queue) > 0 {
-		kids, _ := childPIDs(root, queue[0])
+		kids, _ := childPIDs(root, queue[0], buf)
 		queue = queue[1:]
 		for _, k := range kids {
 			p, err := process.NewProcessWithContext(ctx, k)
@@ -63,20 +61,23 @@ func tree(ctx context.Context, pid int32) ([]*process.Process, error) {
 
 // childPIDs lists the children of pid from the children files of all its
 // threads (a child belongs to the thread that forked it). ok is false when
-// the kernel has no such files or pid is gone.
-func childPIDs(root string, pid int32) (kids []int32, ok bool) {
-	dir := filepath.Join(root, strconv.Itoa(int(pid)), "task")
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
+// the kernel has no such files or pid is gone. buf is scratch space.
+func childPIDs(root string, pid int32, buf *procBuf) (kids []int32, ok bool) {
+	dir := root + "/" + strconv.Itoa(int(pid)) + "/task/"
+	tids, ok := buf.numericEntries(dir, nil)
+	if !ok {
 		return nil, false
 	}
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "children"))
-		if errors.Is(err, fs.ErrNotExist) && t.Name() == strconv.Itoa(int(pid)) {
-			return nil, false // the main thread has none: no CONFIG_PROC_CHILDREN
+	for _, tid := range tids {
+		b, err := buf.read(dir + strconv.Itoa(tid) + "/children")
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && tid == int(pid) {
+				return nil, false // the main thread has none: no CONFIG_PROC_CHILDREN
+			}
+			continue
 		}
-		for _, f := range strings.Fields(string(b)) {
-			if n, err := strconv.ParseInt(f, 10, 32); err == nil {
+		for f, rest := nextField(b); len(f) > 0; f, rest = nextField(rest) {
+			if n, err := strconv.ParseInt(string(f), 10, 32); err == nil {
 				kids = append(kids, int32(n))
 			}
 		}
@@ -117,6 +118,36 @@ func procRootOf(ctx context.Context) string {
 		return m[common.HostProcEnvKey]
 	}
 	return "/proc"
+}
+
+// treePIDs lists pid's descendants, parents before children, zombies
+// included, from the children files (or, without them, a full scan).
+func treePIDs(ctx context.Context, pid int32, buf *procBuf) ([]int32, error) {
+	root := procRootOf(ctx)
+	if _, ok := childPIDs(root, pid, buf); !ok {
+		ps, err := scanTree(ctx, pid)
+		out := make([]int32, len(ps))
+		for i, p := range ps {
+			out[i] = p.Pid
+		}
+		return out, err
+	}
+	var out []int32
+	for queue := []int32{pid}; len(queue) > 0; queue = queue[1:] {
+		kids, _ := childPIDs(root, queue[0], buf)
+		out = append(out, kids...)
+		queue = append(queue, kids...)
+	}
+	return out, nil
+}
+
+// commandOf is pid's command line, or "" when it is gone.
+func commandOf(ctx context.Context, pid int32) string {
+	p, err := process.NewProcessWithContext(ctx, pid)
+	if err != nil {
+		return ""
+	}
+	return command(ctx, p)
 }
 
 // descendants returns the living descendants of pid with their commands.

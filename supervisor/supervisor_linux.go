@@ -704,14 +704,14 @@ func (s *Supervisor) checkFDs(c *child, smp sample) {
 		}
 		fds := uint64(p.FDs)
 		if !s.cfg.FDLimit.Off() && fds >= s.cfg.FDLimit.Of(p.FDLimit) {
-			s.log.Warn("fd limit exceeded", "pid", p.PID, "command", command(s.ctx, p.p), "fds", fds,
+			s.log.Warn("fd limit exceeded", "pid", p.PID, "command", commandOf(s.ctx, p.PID), "fds", fds,
 				"limit", s.cfg.FDLimit.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
 			s.stopChild(ReasonFDLimit, s.cfg.KillTimeout)
 			return
 		}
 		if !s.cfg.FDWarn.Off() && fds >= s.cfg.FDWarn.Of(p.FDLimit) && !c.fdWarned[p.PID] {
 			c.fdWarned[p.PID] = true
-			s.log.Warn("fd warning", "pid", p.PID, "command", command(s.ctx, p.p), "fds", fds,
+			s.log.Warn("fd warning", "pid", p.PID, "command", commandOf(s.ctx, p.PID), "fds", fds,
 				"warn", s.cfg.FDWarn.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
 		}
 	}
