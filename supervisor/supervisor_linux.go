@@ -38,6 +38,8 @@ const (
 	killWait = time.Second
 	// topProcesses is how many of the largest processes a memory event lists.
 	topProcesses = 5
+	// orphanPublish bounds how stale the published orphan count may be.
+	orphanPublish = 100 * time.Millisecond
 )
 
 // State is where the child's lifecycle stands.
@@ -76,6 +78,8 @@ type Supervisor struct {
 	exitCode int
 
 	sampleWarned time.Time        // when a failed sample was last logged
+	published    time.Time        // when publish last ran
+	orphansOnly  bool             // the last event only reaped orphans
 	exits        map[Reason]int64 // children ended, by reason
 	restartsBy   map[Reason]int64 // restarts, by the reason the child before ended
 	lastExit     *ExitStatus
@@ -173,6 +177,7 @@ func (s *Supervisor) publish() {
 		st.Probe = &p
 	}
 	s.status.Store(st)
+	s.published = time.Now()
 }
 
 // Run starts the child and supervises it, restarting it as the policy
@@ -242,7 +247,7 @@ func (s *Supervisor) loop() {
 		case sig := <-s.sigs:
 			s.safely("signal", func() { s.onSignal(sig.(syscall.Signal)) })
 		case <-tick.C:
-			s.safely("reap tick", s.reap)
+			s.safely("reap tick", func() { s.orphansOnly = !s.reap() })
 		case smp := <-s.samples:
 			s.safely("sample", func() { s.onSample(smp) })
 		case r := <-s.probes:
@@ -268,6 +273,13 @@ func (s *Supervisor) settle() {
 		s.log.Error("child exit not handled, exiting", "pid", c.pid, "exit_code", ExitCode(c.status))
 		s.finish(ExitCode(c.status))
 	}
+	// An orphan storm is thousands of SIGCHLDs that change nothing but a
+	// counter: publish those at most every orphanPublish, not per signal.
+	if s.orphansOnly && time.Since(s.published) < orphanPublish {
+		s.orphansOnly = false
+		return
+	}
+	s.orphansOnly = false
 	s.safely("publish", s.publish)
 }
 
@@ -395,7 +407,7 @@ func foregroundTTY() bool {
 func (s *Supervisor) onSignal(sig syscall.Signal) {
 	switch {
 	case sig == syscall.SIGCHLD:
-		s.reap()
+		s.orphansOnly = !s.reap()
 	case sig == syscall.SIGPIPE:
 		// Crinit's own: a write to a closed stdout. Forwarding it would
 		// make the next log line fail again, in a loop.
@@ -506,9 +518,10 @@ func (s *Supervisor) onStopTimeout() {
 	s.killTree(syscall.SIGKILL)
 }
 
-// reap collects every exited process until none is left waiting. One
-// SIGCHLD can stand for many exits, so it always drains.
-func (s *Supervisor) reap() {
+// reap collects every exited process until none is left waiting, and
+// reports whether the main child was among them. One SIGCHLD can stand for
+// many exits, so it always drains.
+func (s *Supervisor) reap() (childExited bool) {
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -516,14 +529,17 @@ func (s *Supervisor) reap() {
 			continue
 		}
 		if err != nil || pid <= 0 { // ECHILD: no children; 0: none exited
-			return
+			return childExited
 		}
 		if s.child != nil && pid == s.child.pid && !s.child.exited {
+			childExited = true
 			s.childExited(ws)
 			continue
 		}
 		s.orphans++
-		s.log.Debug("orphan reaped", "pid", pid, "exit_code", ExitCode(ws))
+		if s.log.IsDebug() {
+			s.log.Debug("orphan reaped", "pid", pid, "exit_code", ExitCode(ws))
+		}
 	}
 }
 
