@@ -9,6 +9,8 @@
 #   RUNS=7    idle-RSS samples per init, taken round-robin
 #   SETTLE=2  seconds to let an init settle after its child has started
 #   OUT=file  also write the report there
+#   CRINIT    crinit binary to measure (default: built from this tree)
+#   RESULTS   file to append "key value" results to (see lib.sh)
 set -euo pipefail
 
 RUNS=${RUNS:-7}
@@ -48,12 +50,18 @@ apt_install() {  # quiet, but shows apt's output if it fails
 }
 for pkg in tini dumb-init; do command -v "$pkg" >/dev/null || apt_install "$pkg"; done
 command -v hyperfine >/dev/null || apt_install hyperfine || log "hyperfine not installable"
+command -v jq >/dev/null || apt_install jq || log "jq not installable"
 command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 
-log "building crinit..."
-VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
-(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" \
-	-o "$TMP/crinit" ./cmd/crinit)
+if [[ -n ${CRINIT:-} ]]; then
+	cp "$CRINIT" "$TMP/crinit"   # run.sh's build, under the name the runs look for
+else
+	log "building crinit..."
+	VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" \
+		-o "$TMP/crinit" ./cmd/crinit)
+fi
+result() { [[ -z ${RESULTS:-} ]] || echo "$1 $2" >>"$RESULTS"; }
 
 # The inits to compare, in round-robin order; tini is the reference.
 declare -A BIN=([crinit]=$TMP/crinit [tini]=/usr/bin/tini [tini-static]=/usr/bin/tini-static [dumb-init]=/usr/bin/dumb-init)
@@ -65,12 +73,13 @@ out "# Idle footprint: crinit vs tini vs dumb-init" "" \
 	"" "_$(nproc) CPUs · RUNS=$RUNS · SETTLE=${SETTLE}s_" ""
 
 # --- 2. binary sizes
-out "## Binary size" "" "| init | path | bytes | KiB | linkage |" "|---|---|--:|--:|---|"
+out "## Binary size" "" "| init | path | bytes | KiB | linkage | size / tini |" "|---|---|--:|--:|---|--:|"
 for n in "${NAMES[@]}"; do
 	b=${BIN[$n]} && sz=$(stat -c %s "$b")
 	link=dynamic && { ldd "$b" 2>&1 || true; } | grep -q 'not a dynamic executable' && link=static
-	[[ $n == crinit ]] && b="(built: CGO_ENABLED=0, -s -w)"
-	out "| $n | $b | $sz | $((sz / 1024)) | $link |"
+	[[ $n == crinit ]] && b="(built: CGO_ENABLED=0, -trimpath, -s -w)"
+	out "| $n | $b | $sz | $((sz / 1024)) | $link | $(awk -v a="$sz" -v b="$(stat -c %s "${BIN[tini]}")" 'BEGIN { printf "%.1f×", a / b }') |"
+	result "idle.size_bytes.$n" "$sz"
 done
 
 # --- 3. idle RSS of the init, PID 1 of its own PID namespace
@@ -120,6 +129,7 @@ for n in "${NAMES[@]}"; do
 	read -r lo hi < <(cut -d' ' -f1 "$f" | sort -n | sed -n '1p;$p' | paste -sd' ')
 	med=$(median "$f" 1)
 	out "| $n | $lo KiB | $med KiB | $hi KiB | $(median "$f" 2) KiB | $(median "$f" 3) KiB | $(median "$f" 4) | $(awk -v a="$med" -v b="$ref" 'BEGIN { printf "%.2f×", a / b }') |"
+	result "idle.rss_kib.$n" "$med"
 done
 
 # --- 4. start overhead: INIT -- true against plain true, same unshare
@@ -129,9 +139,22 @@ if command -v hyperfine >/dev/null; then
 	cmds=(-n "true (no init)" "$U true")
 	for n in "${NAMES[@]}"; do cmds+=(-n "$n" "$U ${BIN[$n]} -- true"); done
 	log "hyperfine..."
-	hyperfine -N --warmup 3 --runs 30 --export-markdown "$TMP/start.md" "${cmds[@]}" >"$TMP/hyperfine.log" 2>&1 ||
+	hyperfine -N --warmup 3 --runs 30 --export-json "$TMP/start.json" "${cmds[@]}" >"$TMP/hyperfine.log" 2>&1 ||
 		{ cat "$TMP/hyperfine.log" >&2; die "hyperfine failed"; }
-	cat "$TMP/start.md" >>"$REPORT" && out ""   # hyperfine ends its table without a newline
+	# From hyperfine's 30 timings per command: min / median / max, the median
+	# over plain `true` (what the init adds), and the median over tini's.
+	out "hyperfine -N, 3 warm-ups, 30 runs per command; times in ms." "" \
+		"| command | min | median | max | added over \`true\` (median) | median / tini |" "|---|--:|--:|--:|--:|--:|"
+	jq -r '
+		def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		def f2: (. * 100 | round) as $c | "\($c / 100 | floor).\($c % 100 + 100 | tostring | .[1:])";
+		def ms: . * 1000 | f2;
+		[.results[] | {name: .command, t: .times}] as $r
+		| ($r[] | select(.name == "true (no init)") | .t | med) as $base
+		| ($r[] | select(.name == "tini") | .t | med) as $tini
+		| $r[] | (.t | med) as $m
+		| "| \(.name) | \(.t | min | ms) | **\($m | ms)** | \(.t | max | ms) | \(if .name == "true (no init)" then "-" else ($m - $base | ms) end) | \($m / $tini | f2)× |"
+	' "$TMP/start.json" >>"$REPORT"
 else
 	out "_skipped: hyperfine is not available._"
 fi
