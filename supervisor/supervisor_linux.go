@@ -757,7 +757,13 @@ func (s *Supervisor) onProbe(r probe.Result) {
 	case r.OK && v.Recovered:
 		s.log.Info("probe healthy", "target", s.probeSt.Target, "duration_ms", last.DurationMS, "http_status", r.Status)
 	case !r.OK:
-		s.log.Warn("probe failed", "target", s.probeSt.Target, "cause", r.Cause, "http_status", r.Status,
+		// Inside the start period a failure is expected (the app is still
+		// starting) and does not count: debug, not warn.
+		level := hclog.Warn
+		if !v.Counted {
+			level = hclog.Debug
+		}
+		s.log.Log(level, "probe failed", "target", s.probeSt.Target, "cause", r.Cause, "http_status", r.Status,
 			"error", last.Error, "duration_ms", last.DurationMS, "failures", v.Failures,
 			"retries", s.cfg.ProbePolicy.Retries, "counted", v.Counted)
 	}
