@@ -189,20 +189,32 @@ func exitCode(err error) int {
 // Lines before it are consumed too; the test fails on timeout or EOF.
 func (c *crinit) waitLine(what string, match func(string) bool) string {
 	c.t.Helper()
-	deadline := time.NewTimer(waitLong)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
+	return c.await(what, func() (string, bool) {
 		for c.next < len(c.lines) {
 			l := c.lines[c.next]
 			c.next++
 			if match(l) {
-				c.mu.Unlock()
-				return l
+				return l, true
 			}
 		}
+		return "", false
+	})
+}
+
+// await calls look, under the lock, each time output arrives, until it
+// finds what it wants; the test fails on timeout or EOF.
+func (c *crinit) await(what string, look func() (string, bool)) string {
+	c.t.Helper()
+	deadline := time.NewTimer(waitLong)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		l, ok := look()
 		eof := c.eof
 		c.mu.Unlock()
+		if ok {
+			return l
+		}
 		if eof {
 			c.t.Fatalf("output ended before %s", what)
 		}
@@ -236,27 +248,14 @@ func (c *crinit) waitPrefix(prefix string) string {
 // cursor where it is.
 func (c *crinit) firstPrefix(prefix string) string {
 	c.t.Helper()
-	deadline := time.NewTimer(waitLong)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
+	return c.await("line "+strconv.Quote(prefix), func() (string, bool) {
 		for _, l := range c.lines {
 			if strings.HasPrefix(l, prefix) {
-				c.mu.Unlock()
-				return l
+				return l, true
 			}
 		}
-		eof := c.eof
-		c.mu.Unlock()
-		if eof {
-			c.t.Fatalf("output ended before line %q", prefix)
-		}
-		select {
-		case <-c.more:
-		case <-deadline.C:
-			c.t.Fatalf("no line %q within %v", prefix, waitLong)
-		}
-	}
+		return "", false
+	})
 }
 
 // parseEvent decodes a crinit log line, or returns nil for child output.
