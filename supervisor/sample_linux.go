@@ -54,11 +54,6 @@ func newTreeSampler(ctx context.Context) *treeSampler {
 	return &treeSampler{ctx: ctx, root: procRootOf(ctx), page: uint64(os.Getpagesize()), nofile: map[int32]uint64{}}
 }
 
-// sampleTree takes one sample of self's descendants with a fresh sampler.
-func sampleTree(ctx context.Context, self int32, cg *limits.Cgroup, now time.Time) sample {
-	return newTreeSampler(ctx).sample(self, cg, now)
-}
-
 // sample reads the RSS, shared RSS, descriptor count and descriptor limit
 // of every descendant of self, and the cgroup's memory when cg is not nil.
 // A process gone mid-sample, or a zombie (no resident pages), is left out.

@@ -45,7 +45,7 @@ func TestSampleTree(t *testing.T) {
 	}
 
 	now := time.Unix(1000, 0)
-	smp := sampleTree(procContext(root), 1, nil, now)
+	smp := newTreeSampler(procContext(root)).sample(1, nil, now)
 	if smp.Err != nil {
 		t.Fatalf("sample error: %v", smp.Err)
 	}
