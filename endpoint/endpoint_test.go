@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -417,7 +417,7 @@ func TestMetrics(t *testing.T) {
 		s.RestartsByReason = map[supervisor.Reason]int64{supervisor.ReasonExit: 1, supervisor.ReasonProbe: 2, supervisor.ReasonOOMKill: 1}
 		s.OrphansReaped = 7
 		s.Tree = &supervisor.TreeStatus{Processes: 3, RSSBytes: 123456789, FDs: 42, MaxFDs: 30}
-		s.Cgroup = &limits.Memory{Limit: 512 << 20, Usage: 100 << 20, OOMKills: 1}
+		s.Cgroup = &cgroup.Memory{Limit: 512 << 20, Usage: 100 << 20, OOMKills: 1}
 		s.Probe = &supervisor.ProbeStatus{State: "healthy", Count: 10, FailuresTotal: 4, DurationSum: 1500 * time.Millisecond}
 	})
 	e := serve(t, st, nil)

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/probe"
 )
@@ -81,7 +82,7 @@ type Config struct {
 	// kernel's OOM killer picks node rather than crinit.
 	OOMScoreAdj int
 	// Cgroup is crinit's memory cgroup; nil when there is none.
-	Cgroup *limits.Cgroup
+	Cgroup *cgroup.Cgroup
 
 	// Probe, when not nil, checks every ProbeInterval that the app answers;
 	// ProbePolicy decides when failures restart it (reason probe).

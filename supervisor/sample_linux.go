@@ -12,6 +12,7 @@ import (
 
 	"github.com/shirou/gopsutil/v3/process"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/limits"
 )
 
@@ -34,7 +35,7 @@ type sample struct {
 	// burst of short-lived shells would look like a leak.
 	RSS    uint64
 	RSSSum uint64 // the plain sum of every process's RSS
-	Cgroup *limits.Memory
+	Cgroup *cgroup.Memory
 	Err    error
 }
 
@@ -57,7 +58,7 @@ func newTreeSampler(ctx context.Context) *treeSampler {
 // sample reads the RSS, shared RSS, descriptor count and descriptor limit
 // of every descendant of self, and the cgroup's memory when cg is not nil.
 // A process gone mid-sample, or a zombie (no resident pages), is left out.
-func (ts *treeSampler) sample(self int32, cg *limits.Cgroup, now time.Time) sample {
+func (ts *treeSampler) sample(self int32, cg *cgroup.Cgroup, now time.Time) sample {
 	s := sample{At: now}
 	pids, err := treePIDs(ts.ctx, self, &ts.buf)
 	if err != nil {

@@ -3,7 +3,7 @@ package supervisor
 import (
 	"time"
 
-	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/cgroup"
 )
 
 // Status is a snapshot of the supervisor for crinit's endpoint. The loop
@@ -21,7 +21,7 @@ type Status struct {
 	RestartsByReason map[Reason]int64 `json:"restarts_by_reason"`
 	OrphansReaped    int64            `json:"orphans_reaped"`
 	Tree             *TreeStatus      `json:"tree"`
-	Cgroup           *limits.Memory   `json:"cgroup"`
+	Cgroup           *cgroup.Memory   `json:"cgroup"`
 	Probe            *ProbeStatus     `json:"probe"`
 }
 

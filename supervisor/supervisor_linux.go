@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/probe"
 )
@@ -84,7 +85,7 @@ type Supervisor struct {
 	restartsBy   map[Reason]int64 // restarts, by the reason the child before ended
 	lastExit     *ExitStatus
 	tree         *TreeStatus
-	cgroup       *limits.Memory
+	cgroup       *cgroup.Memory
 	probeSt      ProbeStatus // counters across children; State and Failures per child
 	status       atomic.Pointer[Status]
 

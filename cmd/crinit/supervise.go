@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/endpoint"
 	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/probe"
@@ -132,10 +133,10 @@ func limitsInForce(o options, rssWarn uint64) map[string]any {
 }
 
 // findCgroup finds crinit's memory cgroup and logs its limit and usage.
-func findCgroup(log hclog.Logger) *limits.Cgroup {
-	cg, err := limits.FindCgroup("/")
+func findCgroup(log hclog.Logger) *cgroup.Cgroup {
+	cg, err := cgroup.Find("/")
 	if err != nil {
-		if errors.Is(err, limits.ErrNoCgroup) {
+		if errors.Is(err, cgroup.ErrNoCgroup) {
 			log.Info("no memory cgroup")
 		} else {
 			log.Warn("memory cgroup unreadable", "error", err)

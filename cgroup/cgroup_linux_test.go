@@ -1,17 +1,18 @@
 //go:build linux
 
-package limits
+package cgroup
 
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// The fixture trees under testdata/cgroup, each a root for FindCgroup:
+// The fixture trees under testdata, each a root for Find:
 //
 //	v1-hybrid     cgroup v1 with a v2 "unified" mount beside it, as on this
 //	              kind of host: memory at /sys/fs/cgroup/memory, mount root
@@ -26,9 +27,9 @@ import (
 //	v2-no-usage   v2 without memory.current
 //	none          v1 controllers without memory, and no v2 membership
 
-func fixture(name string) string { return filepath.Join("testdata", "cgroup", name) }
+func fixture(name string) string { return filepath.Join("testdata", name) }
 
-func TestFindCgroup(t *testing.T) {
+func TestFind(t *testing.T) {
 	tests := []struct {
 		root     string
 		version  int
@@ -51,13 +52,13 @@ func TestFindCgroup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.root), func(t *testing.T) {
-			cg, err := FindCgroup(tt.root)
+			cg, err := Find(tt.root)
 			if err != nil {
-				t.Fatalf("FindCgroup(%s): %v", tt.root, err)
+				t.Fatalf("Find(%s): %v", tt.root, err)
 			}
 			want := Cgroup{Version: tt.version, Dir: filepath.Join(tt.root, tt.dir), Mount: filepath.Join(tt.root, tt.mount)}
 			if *cg != want {
-				t.Errorf("FindCgroup(%s) = %+v, want %+v", tt.root, *cg, want)
+				t.Errorf("Find(%s) = %+v, want %+v", tt.root, *cg, want)
 			}
 			m, err := cg.Read()
 			if tt.readErrs != "" {
@@ -101,12 +102,12 @@ const (
 	unifiedMount  = "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
 )
 
-func TestFindCgroup_NoCgroup(t *testing.T) {
+func TestFind_NoCgroup(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
 	}{
-		{"fixture", nil}, // testdata/cgroup/none
+		{"fixture", nil}, // testdata/none
 		{"v2 membership, no cgroup2 mount", map[string]string{
 			"proc/self/cgroup":    "0::/app\n",
 			"proc/self/mountinfo": "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n",
@@ -138,15 +139,15 @@ func TestFindCgroup_NoCgroup(t *testing.T) {
 			if tt.files != nil {
 				root = tree(t, tt.files)
 			}
-			cg, err := FindCgroup(root)
+			cg, err := Find(root)
 			if !errors.Is(err, ErrNoCgroup) {
-				t.Errorf("FindCgroup = %+v, %v; want ErrNoCgroup", cg, err)
+				t.Errorf("Find = %+v, %v; want ErrNoCgroup", cg, err)
 			}
 		})
 	}
 }
 
-func TestFindCgroup_Unreadable(t *testing.T) {
+func TestFind_Unreadable(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -157,9 +158,9 @@ func TestFindCgroup_Unreadable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cg, err := FindCgroup(tree(t, tt.files))
+			cg, err := Find(tree(t, tt.files))
 			if err == nil || errors.Is(err, ErrNoCgroup) {
-				t.Fatalf("FindCgroup = %+v, %v; want a read error", cg, err)
+				t.Fatalf("Find = %+v, %v; want a read error", cg, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) || !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("error %q: want it to name %q and wrap ENOENT", err, tt.want)
@@ -168,8 +169,8 @@ func TestFindCgroup_Unreadable(t *testing.T) {
 	}
 }
 
-// TestFindCgroup_Choice: which hierarchy and directory wins.
-func TestFindCgroup_Choice(t *testing.T) {
+// TestFind_Choice: which hierarchy and directory wins.
+func TestFind_Choice(t *testing.T) {
 	tests := []struct {
 		name    string
 		files   map[string]string
@@ -203,12 +204,12 @@ func TestFindCgroup_Choice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := tree(t, tt.files)
-			cg, err := FindCgroup(root)
+			cg, err := Find(root)
 			if err != nil {
-				t.Fatalf("FindCgroup: %v", err)
+				t.Fatalf("Find: %v", err)
 			}
 			if cg.Version != tt.version || cg.Dir != filepath.Join(root, tt.dir) {
-				t.Errorf("FindCgroup = v%d %s, want v%d %s", cg.Version, cg.Dir, tt.version, filepath.Join(root, tt.dir))
+				t.Errorf("Find = v%d %s, want v%d %s", cg.Version, cg.Dir, tt.version, filepath.Join(root, tt.dir))
 			}
 		})
 	}
@@ -273,5 +274,44 @@ func TestCgroup_Read(t *testing.T) {
 				t.Errorf("Read = %+v, want %+v", m, tt.want)
 			}
 		})
+	}
+}
+
+func TestCgroup_Events(t *testing.T) {
+	tests := []struct {
+		root    string
+		version int
+		dir     string
+		want    map[string]uint64
+	}{
+		{fixture("v2-ns"), 2, "sys/fs/cgroup",
+			map[string]uint64{"low": 0, "high": 0, "max": 7, "oom": 3, "oom_kill": 1, "oom_group_kill": 0}},
+		{fixture("v1-hybrid"), 1, "sys/fs/cgroup/memory/docker/abc",
+			map[string]uint64{"oom_kill_disable": 0, "under_oom": 0, "oom_kill": 2}},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.root), func(t *testing.T) {
+			cg := &Cgroup{Version: tt.version, Dir: filepath.Join(tt.root, tt.dir)}
+			got, err := cg.Events()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("Events() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		cg := &Cgroup{Version: 2, Dir: t.TempDir()}
+		if got, err := cg.Events(); err == nil || !strings.Contains(err.Error(), "memory events") {
+			t.Errorf("Events() on an empty dir = %v, %v; want an error naming memory events", got, err)
+		}
+	})
+}
+
+func TestKeyedValues(t *testing.T) {
+	got := keyedValues([]byte("max 3\nbad line\noom_kill x\n\nlow 1\n"))
+	if want := map[string]uint64{"max": 3, "low": 1}; !maps.Equal(got, want) {
+		t.Errorf("keyedValues = %v, want %v", got, want)
 	}
 }

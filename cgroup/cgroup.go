@@ -1,4 +1,4 @@
-package limits
+package cgroup
 
 import (
 	"bufio"
@@ -32,11 +32,11 @@ type Memory struct {
 // ErrNoCgroup means crinit is in no memory cgroup it can read.
 var ErrNoCgroup = errors.New("no memory cgroup found")
 
-// FindCgroup locates the memory cgroup of the calling process from
+// Find locates the memory cgroup of the calling process from
 // root/proc/self/cgroup and root/proc/self/mountinfo; root is "/" on a real
 // system and a fixture tree in tests. A v1 memory hierarchy wins over v2 on
 // hybrid systems, since only one of them can hold the memory controller.
-func FindCgroup(root string) (*Cgroup, error) {
+func Find(root string) (*Cgroup, error) {
 	self, err := os.ReadFile(filepath.Join(root, "proc/self/cgroup"))
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup membership: %w", err)
@@ -122,9 +122,9 @@ func hasWord(list, sep, word string) bool {
 // limit is the smallest set on the cgroup or any ancestor up to the mount:
 // a parent's limit binds its children too.
 func (c *Cgroup) Read() (Memory, error) {
-	limitFile, usageFile, eventsFile := "memory.max", "memory.current", "memory.events"
+	limitFile, usageFile := "memory.max", "memory.current"
 	if c.Version == 1 {
-		limitFile, usageFile, eventsFile = "memory.limit_in_bytes", "memory.usage_in_bytes", "memory.oom_control"
+		limitFile, usageFile = "memory.limit_in_bytes", "memory.usage_in_bytes"
 	}
 	var m Memory
 	usage, err := readUint(filepath.Join(c.Dir, usageFile))
@@ -140,10 +140,25 @@ func (c *Cgroup) Read() (Memory, error) {
 			break
 		}
 	}
-	if ev, err := os.ReadFile(filepath.Join(c.Dir, eventsFile)); err == nil {
-		m.OOMKills = keyedValue(ev, "oom_kill")
+	if ev, err := c.Events(); err == nil {
+		m.OOMKills = ev["oom_kill"]
 	}
 	return m, nil
+}
+
+// Events reads the cgroup's memory event counters by name: memory.events
+// on v2 (low, high, max, oom, oom_kill, oom_group_kill), memory.oom_control
+// on v1 (oom_kill_disable, under_oom, oom_kill).
+func (c *Cgroup) Events() (map[string]uint64, error) {
+	file := "memory.events"
+	if c.Version == 1 {
+		file = "memory.oom_control"
+	}
+	b, err := os.ReadFile(filepath.Join(c.Dir, file))
+	if err != nil {
+		return nil, fmt.Errorf("read cgroup memory events: %w", err)
+	}
+	return keyedValues(b), nil
 }
 
 // readUint reads a file holding one number; "max" (v2's "no limit") is 0.
@@ -163,14 +178,18 @@ func readUint(path string) (uint64, error) {
 	return n, nil
 }
 
-// keyedValue finds "key N" in a flat-keyed cgroup file such as
-// memory.events or memory.oom_control; 0 when absent.
-func keyedValue(b []byte, key string) uint64 {
+// keyedValues reads a flat-keyed cgroup file such as memory.events or
+// memory.oom_control: "key N" per line. Lines that are not are skipped.
+func keyedValues(b []byte) map[string]uint64 {
+	out := map[string]uint64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && k == key {
-			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			return n
+		k, v, ok := strings.Cut(line, " ")
+		if !ok || k == "" {
+			continue
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err == nil {
+			out[k] = n
 		}
 	}
-	return 0
+	return out
 }
