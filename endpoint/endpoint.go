@@ -151,8 +151,8 @@ func readyReason(st *supervisor.Status) string {
 		return "draining before shutdown"
 	case st.State != supervisor.StateRunning || st.ShuttingDown:
 		return liveReason(st)
-	case st.Probe != nil && st.Probe.State != "healthy":
-		return "probe " + st.Probe.State
+	case st.Probe != nil && st.Probe.State != supervisor.ProbeHealthy:
+		return "probe " + string(st.Probe.State)
 	}
 	return "not ready"
 }

@@ -109,7 +109,7 @@ func backoff() *supervisor.Status {
 	return &supervisor.Status{State: supervisor.StateBackoff, Starts: 2}
 }
 
-func probeState(state string) *supervisor.ProbeStatus {
+func probeState(state supervisor.ProbeState) *supervisor.ProbeStatus {
 	return &supervisor.ProbeStatus{Target: "http://127.0.0.1:4000/healthz", State: state}
 }
 

@@ -75,13 +75,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(c.inWindow, float64(st.RestartsInWindow))
 	counter(c.starts, float64(st.Starts))
-	for _, r := range []supervisor.Reason{
-		supervisor.ReasonExit, supervisor.ReasonSignal, supervisor.ReasonOOMKill, supervisor.ReasonHeapLimit,
-		supervisor.ReasonRSSLimit, supervisor.ReasonFDLimit, supervisor.ReasonReload, supervisor.ReasonProbe,
-		supervisor.ReasonShutdown,
-	} {
+	for _, r := range supervisor.Reasons() {
 		counter(c.exits, float64(st.ExitsByReason[r]), string(r))
-		if r != supervisor.ReasonShutdown {
+		if r.Restarts() {
 			counter(c.restarts, float64(st.RestartsByReason[r]), string(r))
 		}
 	}
@@ -90,7 +86,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if p := st.Probe; p != nil {
 		ch <- prometheus.MustNewConstSummary(c.probeDur, uint64(p.Count), p.DurationSum.Seconds(), nil)
 		counter(c.probeFail, float64(p.FailuresTotal))
-		gauge(c.probeUp, boolValue(p.State == "healthy"))
+		gauge(c.probeUp, boolValue(p.State == supervisor.ProbeHealthy))
 	}
 	if cg := st.Cgroup; cg != nil {
 		gauge(c.cgUsage, float64(cg.Usage))

@@ -28,8 +28,8 @@ func ParseForwardTarget(s string) (ForwardTarget, error) {
 	return "", fmt.Errorf("want %q or %q", ForwardGroup, ForwardChild)
 }
 
-// Config is what the supervisor needs to run a child. It is validated by
-// the caller; the zero value of a field means "off" only where said.
+// Config is what the supervisor needs to run a child. New checks it with
+// Validate; the zero value of a field means "off" only where said.
 type Config struct {
 	// Argv is the child's command line; Argv[0] is looked up in PATH.
 	Argv []string
@@ -98,4 +98,49 @@ type Config struct {
 	DrainDelay time.Duration
 	// ShowArgv puts the child's argv in Status, which may hold secrets.
 	ShowArgv bool
+}
+
+// Validate reports the first field that would make the supervisor fail or
+// misbehave, naming the field and its value. The CLI checks its flags
+// before this; Validate guards callers of the package itself.
+func (c *Config) Validate() error {
+	durations := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"StopTimeout", c.StopTimeout}, {"RemnantTimeout", c.RemnantTimeout}, {"KillTimeout", c.KillTimeout},
+		{"SampleInterval", c.SampleInterval}, {"TrendHorizon", c.TrendHorizon}, {"DrainDelay", c.DrainDelay},
+		{"Restart.Delay", c.Restart.Delay}, {"Restart.DelayMax", c.Restart.DelayMax}, {"Restart.MinUptime", c.Restart.MinUptime},
+		{"ProbeStartInterval", c.ProbeStartInterval},
+	}
+	for _, d := range durations {
+		if d.d < 0 {
+			return fmt.Errorf("invalid %s %s: must not be negative", d.name, d.d)
+		}
+	}
+	switch {
+	case len(c.Argv) == 0 || c.Argv[0] == "":
+		return fmt.Errorf("invalid Argv %q: a command is needed", c.Argv)
+	case c.ForwardTo != ForwardGroup && c.ForwardTo != ForwardChild:
+		return fmt.Errorf("invalid ForwardTo %q: want %q or %q", c.ForwardTo, ForwardGroup, ForwardChild)
+	case c.Restart.Mode != OnFailure && c.Restart.Mode != Always && c.Restart.Mode != Never:
+		return fmt.Errorf("invalid Restart.Mode %q: want %s, %s or %s", c.Restart.Mode, OnFailure, Always, Never)
+	case c.Restart.Max < 0:
+		return fmt.Errorf("invalid Restart.Max %d: must not be negative", c.Restart.Max)
+	case c.Restart.Window <= 0:
+		return fmt.Errorf("invalid Restart.Window %s: must be above 0", c.Restart.Window)
+	case c.Restart.DelayMax < c.Restart.Delay:
+		return fmt.Errorf("invalid Restart.DelayMax %s: below Restart.Delay %s", c.Restart.DelayMax, c.Restart.Delay)
+	case c.RSSGrace < 0:
+		return fmt.Errorf("invalid RSSGrace %d: must not be negative", c.RSSGrace)
+	case c.HeapSnapshotDir != "" && c.HeapSnapshotKeep < 1:
+		return fmt.Errorf("invalid HeapSnapshotKeep %d: must be 1 or more", c.HeapSnapshotKeep)
+	case c.OOMScoreAdj < -1000 || c.OOMScoreAdj > 1000:
+		return fmt.Errorf("invalid OOMScoreAdj %d: want -1000 to 1000", c.OOMScoreAdj)
+	case c.Probe != nil && c.ProbeInterval <= 0:
+		return fmt.Errorf("invalid ProbeInterval %s: a probe needs an interval above 0", c.ProbeInterval)
+	case c.Probe != nil && c.ProbePolicy.Retries < 1:
+		return fmt.Errorf("invalid ProbePolicy.Retries %d: must be 1 or more", c.ProbePolicy.Retries)
+	}
+	return nil
 }

@@ -73,6 +73,7 @@ func (r *Restarts) Decide(now time.Time, uptime time.Duration, reason Reason, co
 	if uptime >= r.p.MinUptime {
 		r.next = 0
 	}
+	r.history = r.history[r.expired(now):]
 	if n := r.InWindow(now); n >= r.p.Max {
 		return Decision{Exhausted: true, InWindow: n, Why: "budget exhausted"}
 	}
@@ -85,19 +86,24 @@ func (r *Restarts) Decide(now time.Time, uptime time.Duration, reason Reason, co
 	return Decision{Restart: true, Delay: delay, InWindow: len(r.history)}
 }
 
-// InWindow counts the restarts within the window that ends at now,
-// forgetting older ones.
+// InWindow counts the restarts within the window that ends at now. It is
+// a pure query: only Decide forgets restarts that left the window.
 func (r *Restarts) InWindow(now time.Time) int {
+	return len(r.history) - r.expired(now)
+}
+
+// History returns the restart times inside the window ending at now,
+// oldest first.
+func (r *Restarts) History(now time.Time) []time.Time {
+	return append([]time.Time(nil), r.history[r.expired(now):]...)
+}
+
+// expired counts the restarts, oldest first, that are outside the window
+// ending at now.
+func (r *Restarts) expired(now time.Time) int {
 	i := 0
 	for i < len(r.history) && !r.history[i].After(now.Add(-r.p.Window)) {
 		i++
 	}
-	r.history = r.history[i:]
-	return len(r.history)
-}
-
-// History returns the restart times inside the window ending at now.
-func (r *Restarts) History(now time.Time) []time.Time {
-	r.InWindow(now)
-	return append([]time.Time(nil), r.history...)
+	return i
 }

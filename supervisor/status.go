@@ -1,9 +1,35 @@
 package supervisor
 
 import (
+	"maps"
 	"time"
 
 	"github.com/crinit/crinit/cgroup"
+	"github.com/crinit/crinit/probe"
+)
+
+// State is where supervision stands, as /status shows it: the supervisor's
+// own state (backoff, done) or else its current generation's phase.
+type State string
+
+// The supervisor's states.
+const (
+	StateStarting State = "starting" // the child is being started
+	StateRunning  State = "running"  // the child runs (draining included)
+	StateStopping State = "stopping" // crinit signalled the child, waiting for its exit
+	StateCleaning State = "cleaning" // the child exited; its remnants are being ended
+	StateBackoff  State = "backoff"  // waiting to restart
+	StateDone     State = "done"
+)
+
+// ProbeState is the liveness probe's view of the running child.
+type ProbeState string
+
+// The probe's states.
+const (
+	ProbeStarting  ProbeState = "starting"  // in the start period, no success yet
+	ProbeHealthy   ProbeState = "healthy"   // the last counted probe passed
+	ProbeUnhealthy ProbeState = "unhealthy" // the last counted probe failed
 )
 
 // Status is a snapshot of the supervisor for crinit's endpoint. The loop
@@ -54,7 +80,7 @@ type TreeStatus struct {
 // ProbeStatus is the liveness probe's state for the running child.
 type ProbeStatus struct {
 	Target        string        `json:"target"`
-	State         string        `json:"state"` // starting, healthy, unhealthy
+	State         ProbeState    `json:"state"`
 	Failures      int           `json:"consecutive_failures"`
 	FailuresTotal int64         `json:"failures_total"`
 	Count         int64         `json:"probes_total"`
@@ -81,5 +107,110 @@ func (s *Status) Live() bool {
 // down, and the probe, if any, passes.
 func (s *Status) Ready() bool {
 	return s.Child != nil && s.State == StateRunning && !s.ShuttingDown && !s.Draining &&
-		(s.Probe == nil || s.Probe.State == "healthy")
+		(s.Probe == nil || s.Probe.State == ProbeHealthy)
+}
+
+// record counts one probe result and returns it as ProbeLast.
+func (p *ProbeStatus) record(r probe.Result) *ProbeLast {
+	p.Count++
+	p.DurationSum += r.Duration
+	last := &ProbeLast{At: r.Start, OK: r.OK, Cause: r.Cause, HTTPStatus: r.Status,
+		DurationMS: float64(r.Duration.Microseconds()) / 1000}
+	if r.Err != nil {
+		last.Error = r.Err.Error()
+	}
+	p.Last = last
+	if !r.OK {
+		p.FailuresTotal++
+	}
+	return last
+}
+
+// counters are the facts the loop keeps for Status across generations.
+type counters struct {
+	starts      int              // children started
+	orphans     int64            // exits of processes other than a child, reaped by crinit
+	exits       map[Reason]int64 // children ended, by reason
+	restartsBy  map[Reason]int64 // restarts, by the reason the child before ended
+	lastExit    *ExitStatus
+	tree        *TreeStatus
+	cgroup      *cgroup.Memory
+	probeSt     ProbeStatus // across children; State and Failures are the current one's
+	published   time.Time   // when publish last ran
+	orphansOnly bool        // the last event only reaped orphans
+	stale       bool        // an orphan count waits to be published
+}
+
+func newCounters() counters {
+	return counters{exits: map[Reason]int64{}, restartsBy: map[Reason]int64{}}
+}
+
+// Status returns the last published snapshot; it is safe to call from any
+// goroutine, and never nil once New has returned.
+func (s *Supervisor) Status() *Status {
+	if st := s.status.Load(); st != nil {
+		return st
+	}
+	return &Status{State: StateStarting}
+}
+
+// state is the supervisor's State: its own, or its current generation's.
+func (s *Supervisor) state() State {
+	switch {
+	case s.done:
+		return StateDone
+	case s.backoff != nil:
+		return StateBackoff
+	case s.current == nil:
+		return StateStarting
+	}
+	switch s.current.phase {
+	case PhaseStarting:
+		return StateStarting
+	case PhaseRunning, PhaseDraining:
+		return StateRunning
+	case PhaseStopping:
+		return StateStopping
+	}
+	return StateCleaning
+}
+
+// publish makes the current state visible to Status.
+func (s *Supervisor) publish() {
+	g := s.live()
+	st := &Status{
+		State:            s.state(),
+		ShuttingDown:     s.shutdown,
+		Draining:         g != nil && g.phase == PhaseDraining,
+		Starts:           s.starts,
+		RestartsInWindow: s.restarts.InWindow(time.Now()),
+		LastExit:         s.lastExit,
+		ExitsByReason:    maps.Clone(s.exits),
+		RestartsByReason: maps.Clone(s.restartsBy),
+		OrphansReaped:    s.orphans,
+		Tree:             s.tree,
+		Cgroup:           s.cgroup,
+	}
+	if g != nil {
+		st.Child = &ChildStatus{PID: g.pid, Started: g.started}
+		if s.cfg.ShowArgv {
+			st.Child.Argv = s.cfg.Argv
+		}
+	}
+	if s.cfg.Probe != nil {
+		p := s.probeSt
+		p.State = ProbeStarting
+		if g != nil {
+			p.Failures = g.probe.Failures()
+			switch {
+			case g.probe.Healthy():
+				p.State = ProbeHealthy
+			case !g.probe.Starting():
+				p.State = ProbeUnhealthy
+			}
+		}
+		st.Probe = &p
+	}
+	s.status.Store(st)
+	s.published, s.stale = time.Now(), false
 }

@@ -13,7 +13,8 @@ import (
 // defaultHealthAddr is where crinit's endpoint listens unless told.
 const defaultHealthAddr = "127.0.0.1:9753"
 
-// exitError ends crinit with code after printing msg to stderr.
+// exitError ends crinit with code after printing msg, when there is one,
+// to stderr.
 type exitError struct {
 	code int
 	msg  string

@@ -18,22 +18,20 @@ func main() {
 
 // run is main without the exit, so that tests can drive the whole CLI.
 func run(args []string, stdout, stderr io.Writer) int {
-	code := 0
 	flags, command := splitCommand(args)
-	app := newApp(stdout, stderr, command, func(o options) int {
-		code = supervise(o, stdout)
-		return code
-	})
+	app := newApp(stdout, stderr, command, func(o options) int { return supervise(o, stdout) })
 	if err := app.Run(flags); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
-			fmt.Fprintln(stderr, ee.msg)
+			if ee.msg != "" {
+				fmt.Fprintln(stderr, ee.msg)
+			}
 			return ee.code
 		}
 		fmt.Fprintf(stderr, "crinit: %v\n", err)
 		return exitUsage
 	}
-	return code
+	return 0
 }
 
 // splitCommand cuts args at the first "--": what comes after it is COMMAND

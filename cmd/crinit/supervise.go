@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -35,7 +36,30 @@ func supervise(o options, stdout io.Writer) int {
 	}
 	resolveAuto(&o, cgLimit, log)
 	warnUnworkable(o, cgLimit, log)
+	cfg, err := childConfig(o, log)
+	if err != nil {
+		return exitUsage
+	}
+	cfg.Cgroup = cg
+	sup, err := supervisor.New(cfg, log)
+	if err != nil {
+		log.Error("supervisor not started", "error", err)
+		return exitUsage
+	}
+	if o.healthAddr != "" {
+		stop, err := serveEndpoint(o, cfg.RSSWarn, sup, log.Named("endpoint"))
+		if err != nil {
+			return exitUsage
+		}
+		defer stop()
+	}
+	return sup.Run()
+}
 
+// childConfig applies the limits set before exec (node's flags, the
+// snapshot directory, RLIMIT_NOFILE) and turns o into the supervisor's
+// configuration. A limit that cannot be applied is logged and returned.
+func childConfig(o options, log hclog.Logger) (supervisor.Config, error) {
 	argv, env, heap := limits.NodeHeap(o.argv, os.Environ(), o.heapMiB)
 	switch heap {
 	case limits.UserArgv, limits.UserEnv:
@@ -44,7 +68,7 @@ func supervise(o options, stdout io.Writer) int {
 	if o.heapSnapshotDir != "" {
 		if err := os.MkdirAll(o.heapSnapshotDir, 0o755); err != nil {
 			log.Error("limit not applied", "flag", "--heap-snapshot-dir", "value", o.heapSnapshotDir, "error", err)
-			return exitUsage
+			return supervisor.Config{}, fmt.Errorf("create --heap-snapshot-dir: %w", err)
 		}
 		argv, env, _ = limits.NodeFlag(argv, env, "--heapsnapshot-signal", "SIGUSR2")
 		argv, env, _ = limits.NodeFlag(argv, env, "--diagnostic-dir", o.heapSnapshotDir)
@@ -53,7 +77,7 @@ func supervise(o options, stdout io.Writer) int {
 		before, err := limits.SetNofile(o.nofile)
 		if err != nil {
 			log.Error("limit not applied", "flag", "--nofile", "value", o.nofile, "error", err)
-			return exitUsage
+			return supervisor.Config{}, fmt.Errorf("set --nofile: %w", err)
 		}
 		log.Debug("nofile set", "before_soft", before.Cur, "before_hard", before.Max, "nofile", o.nofile)
 	}
@@ -61,48 +85,36 @@ func supervise(o options, stdout io.Writer) int {
 	log.Info("limits applied", "nofile", o.nofile, "max_old_space_size_mib", o.heapMiB, "heap_flag", string(heap),
 		"rss_limit_bytes", o.rssLimit, "rss_warn_bytes", rssWarn, "fd_warn", o.fdWarn.String(), "fd_limit", o.fdLimit.String())
 	cfg := supervisor.Config{
-		Argv:             argv,
-		Env:              env,
-		ForwardTo:        o.forwardTo,
-		StopTimeout:      o.stopTimeout,
-		RemnantTimeout:   o.remnantTimeout,
-		Restart:          o.restart,
-		ReloadSignal:     o.reloadSignal,
-		KillTimeout:      o.killTimeout,
-		SampleInterval:   o.rssInterval,
-		RSSLimit:         o.rssLimit,
-		RSSGrace:         o.rssGrace,
-		RSSWarn:          rssWarn,
-		TrendHorizon:     o.trendHorizon,
-		FDWarn:           o.fdWarn,
-		FDLimit:          o.fdLimit,
-		HeapSnapshotDir:  o.heapSnapshotDir,
-		HeapSnapshotKeep: o.heapSnapshotKeep,
-		OOMScoreAdj:      o.oomScoreAdj,
-		Cgroup:           cg,
-		DrainDelay:       o.drainDelay,
-		ShowArgv:         o.statusShowArgv,
+		Argv: argv, Env: env,
+		ForwardTo: o.forwardTo, StopTimeout: o.stopTimeout, RemnantTimeout: o.remnantTimeout,
+		Restart: o.restart, ReloadSignal: o.reloadSignal, KillTimeout: o.killTimeout,
+		SampleInterval: o.rssInterval, RSSLimit: o.rssLimit, RSSGrace: o.rssGrace, RSSWarn: rssWarn,
+		TrendHorizon: o.trendHorizon, FDWarn: o.fdWarn, FDLimit: o.fdLimit,
+		HeapSnapshotDir: o.heapSnapshotDir, HeapSnapshotKeep: o.heapSnapshotKeep,
+		OOMScoreAdj: o.oomScoreAdj, DrainDelay: o.drainDelay, ShowArgv: o.statusShowArgv,
 	}
 	if o.probeURL != nil {
 		cfg.Probe = probe.NewProber(*o.probeURL, o.probeTimeout)
 		cfg.ProbeInterval, cfg.ProbeStartInterval, cfg.ProbePolicy = o.probeInterval, o.probeStartInterval, o.probePolicy
 	}
-	sup := supervisor.New(cfg, log.Named("supervisor"))
-	if o.healthAddr != "" {
-		srv, err := endpoint.Listen(o.healthAddr, sup, limitsInForce(o, rssWarn), log.Named("endpoint"))
-		if err != nil {
-			log.Error("endpoint not started", "flag", "--health-addr", "value", o.healthAddr, "error", err)
-			return exitUsage
-		}
-		log.Info("endpoint listening", "addr", srv.Addr().String())
-		srv.Serve()
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-		}()
+	return cfg, nil
+}
+
+// serveEndpoint starts /healthz, /readyz, /status and /metrics for sup;
+// stop shuts it down.
+func serveEndpoint(o options, rssWarn uint64, sup *supervisor.Supervisor, log hclog.Logger) (stop func(), err error) {
+	srv, err := endpoint.Listen(o.healthAddr, sup, limitsInForce(o, rssWarn), log)
+	if err != nil {
+		log.Error("endpoint not started", "flag", "--health-addr", "value", o.healthAddr, "error", err)
+		return nil, fmt.Errorf("start endpoint: %w", err)
 	}
-	return sup.Run()
+	log.Info("endpoint listening", "addr", srv.Addr().String())
+	srv.Serve()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 // limitsInForce is what /status shows of the configuration.

@@ -5,10 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/limits"
 )
@@ -215,5 +221,62 @@ func TestAutoThenWarn(t *testing.T) {
 		if extra := events()[n:]; len(extra) != 0 {
 			t.Errorf("cgroup limit %d: heap %d MiB, rss limit %d: warnings %+v", cg, o.heapMiB, o.rssLimit, extra)
 		}
+	}
+}
+
+// TestRun_Supervises drives the whole CLI in-process with a real child:
+// the limits are applied, the endpoint serves, the child's status is
+// crinit's.
+func TestRun_Supervises(t *testing.T) {
+	clearEnv(t)
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "snapshots")
+	var stdout, stderr strings.Builder
+	code := run([]string{"crinit", "--log-format", "json", "--health-addr", "127.0.0.1:0", "--nofile", strconv.FormatUint(rl.Cur, 10),
+		"--heap-snapshot-dir", dir, "--probe-url", "tcp://127.0.0.1:1", "--restart", "never", "--", "sh", "-c", "exit 4"}, &stdout, &stderr)
+	if code != 4 {
+		t.Fatalf("exit status %d, want the child's 4; stderr %q\n%s", code, stderr.String(), stdout.String())
+	}
+	for _, msg := range []string{`"limits applied"`, `"endpoint listening"`, `"child exited"`, `"shutdown"`} {
+		if !strings.Contains(stdout.String(), msg) {
+			t.Errorf("log lacks %s:\n%s", msg, stdout.String())
+		}
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Errorf("--heap-snapshot-dir not created: %v", err)
+	}
+}
+
+// TestRun_SetupFails: a limit or endpoint that cannot be set up exits 2
+// with no child started (the command does not exist: starting it would
+// give 127).
+func TestRun_SetupFails(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, args := range map[string][]string{
+		"endpoint address in use":   {"--health-addr", busy.Addr().String()},
+		"snapshot dir under a file": {"--heap-snapshot-dir", filepath.Join(file, "dir")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			var stdout, stderr strings.Builder
+			args := append(append([]string{"crinit", "--log-format", "json", "--nofile", "0"}, args...), "--", "/nonexistent/crinit-test-command")
+			if code := run(args, &stdout, &stderr); code != exitUsage {
+				t.Errorf("exit status %d, want %d\n%s", code, exitUsage, stdout.String())
+			}
+			if strings.Contains(stdout.String(), `"child started"`) || !strings.Contains(stdout.String(), `"@level":"error"`) {
+				t.Errorf("want an error and no child:\n%s", stdout.String())
+			}
+		})
 	}
 }

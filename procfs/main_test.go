@@ -1,0 +1,61 @@
+package procfs
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// helperEnv names the helper a re-executed test binary runs instead of the
+// tests, as Go's os/exec tests do: the test binary plays the processes of
+// a real tree.
+const helperEnv = "CRINIT_PROCFS_TEST_HELPER"
+
+// helpers are the helper processes by name; each returns its exit status.
+var helpers = map[string]func() int{
+	// block lives until its stdin is closed.
+	"block": func() int {
+		if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+			return 1
+		}
+		return 0
+	},
+	// parent starts a block of its own, writes that child's PID to stdout
+	// and lives, with it, until its stdin is closed.
+	"parent": func() int {
+		child := exec.Command(os.Args[0], blockerArg)
+		child.Env = append(os.Environ(), helperEnv+"=block")
+		in, err := child.StdinPipe()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(child.Process.Pid)
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		in.Close()
+		if err := child.Wait(); err != nil {
+			return 1
+		}
+		return 0
+	},
+}
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		h, ok := helpers[name]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown test helper %q\n", name)
+			os.Exit(2)
+		}
+		os.Exit(h())
+	}
+	goleak.VerifyTestMain(m)
+}

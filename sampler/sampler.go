@@ -1,0 +1,140 @@
+package sampler
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/crinit/crinit/cgroup"
+	"github.com/crinit/crinit/procfs"
+)
+
+// warnEvery spaces out the "sample incomplete" warnings: a tree that cannot
+// be read usually stays so, and one line a tick would drown the log.
+const warnEvery = time.Minute
+
+// Sampler reads the tree of descendants of one pid; it belongs to the
+// goroutine that calls Sample or Run. Each sample reads only the tree (the
+// children files, then statm and the fd directory of each process); a
+// process's RLIMIT_NOFILE, which seldom changes, is read once.
+type Sampler struct {
+	fs     *procfs.FS
+	self   int
+	cg     *cgroup.Cgroup
+	page   uint64
+	nofile map[int]uint64 // RLIMIT_NOFILE by PID, of the processes seen lately
+}
+
+// New returns a Sampler of the descendants of self, read through fs (nil
+// means a new FS on /proc), and of the memory cgroup cg (nil: none). The
+// Sampler takes fs over: no other goroutine may use it.
+func New(fs *procfs.FS, self int, cg *cgroup.Cgroup) *Sampler {
+	if fs == nil {
+		fs = procfs.NewFS("")
+	}
+	return &Sampler{fs: fs, self: self, cg: cg, page: uint64(os.Getpagesize()), nofile: map[int]uint64{}}
+}
+
+// Sample reads every descendant's RSS, shared RSS, descriptor count and
+// descriptor limit, and the cgroup's memory. A process gone mid-sample, or
+// a zombie (no resident pages), is left out. A panic while sampling
+// becomes a Sample whose Err says so.
+func (s *Sampler) Sample(now time.Time) (smp Sample) {
+	defer func() {
+		if r := recover(); r != nil {
+			smp = Sample{At: now, Err: fmt.Errorf("sampler panic: %v", r)}
+		}
+	}()
+	return s.sample(now)
+}
+
+func (s *Sampler) sample(now time.Time) Sample {
+	smp := Sample{At: now}
+	tree, err := s.fs.Descendants(s.self)
+	if err != nil {
+		smp.Err = fmt.Errorf("walk process tree: %w", err)
+		return smp
+	}
+	smp.Procs = make([]Proc, 0, len(tree))
+	var maxShared uint64
+	for _, t := range tree {
+		m, err := s.fs.Statm(t.PID)
+		if err != nil || m.Resident == 0 {
+			continue // gone, or a zombie
+		}
+		p := Proc{PID: t.PID, RSS: m.Resident * s.page, Shared: min(m.Shared, m.Resident) * s.page, FDs: s.fs.FDCount(t.PID)}
+		lim, ok := s.nofile[p.PID]
+		if !ok {
+			lim = s.fs.NofileLimit(p.PID)
+			s.nofile[p.PID] = lim
+		}
+		p.FDLimit = lim
+		smp.RSS += p.RSS - p.Shared
+		smp.RSSSum += p.RSS
+		maxShared = max(maxShared, p.Shared)
+		smp.Procs = append(smp.Procs, p)
+	}
+	smp.RSS += maxShared
+	s.prune(smp.Procs)
+	if s.cg != nil {
+		if m, err := s.cg.Read(); err == nil {
+			smp.Cgroup = &m
+		} else {
+			smp.Err = fmt.Errorf("read cgroup: %w", err)
+		}
+	}
+	return smp
+}
+
+// prune forgets the limits of processes gone, once they outnumber the
+// living: a PID reused later must have its limit read anew.
+func (s *Sampler) prune(live []Proc) {
+	if len(s.nofile) <= 2*len(live)+16 {
+		return
+	}
+	kept := make(map[int]uint64, len(live))
+	for _, p := range live {
+		kept[p.PID] = s.nofile[p.PID]
+	}
+	s.nofile = kept
+}
+
+// Run samples every interval (which must be positive) and hands each
+// Sample to out without blocking: a sample the owner is too busy to take
+// is dropped. It returns when ctx is done. A Sample with an Err is logged
+// as "sample incomplete" at most once a minute. A panic in Run itself is
+// logged as "panic recovered" and ends Run. log is used as given (name it
+// before); nil discards.
+func (s *Sampler) Run(ctx context.Context, interval time.Duration, out chan<- Sample, log hclog.Logger) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("panic recovered", "event", "sampler", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var warned time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			smp := s.Sample(now)
+			if smp.Err != nil && (warned.IsZero() || now.Sub(warned) >= warnEvery) {
+				log.Warn("sample incomplete", "error", smp.Err)
+				warned = now
+			}
+			select {
+			case out <- smp:
+			default:
+			}
+		}
+	}
+}

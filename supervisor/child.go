@@ -1,0 +1,187 @@
+package supervisor
+
+import (
+	"syscall"
+	"time"
+)
+
+// start starts the next generation: COMMAND in its own process group, in
+// the terminal's foreground when crinit has one.
+func (s *Supervisor) start() {
+	s.backoff = nil
+	pid, foreground, err := s.host.start(s.cfg.Argv, s.cfg.Env)
+	if err != nil {
+		s.startFailed(err)
+		return
+	}
+	now := time.Now()
+	s.starts++
+	g := newGeneration(s.starts, pid, foreground, now, &s.cfg)
+	s.gens = append(s.gens, g)
+	s.current = g
+	// Make the child, not crinit, the OOM killer's choice. Raising the
+	// score needs no privilege. A process the child forks before this
+	// inherits crinit's score, so every sample also raises the score of
+	// tree members not seen yet.
+	if err := s.host.setOOMScore(pid, s.cfg.OOMScoreAdj); err != nil {
+		s.log.Warn("cannot set child's oom_score_adj", "pid", pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
+	}
+	if m, ok := s.host.memory(); ok {
+		g.oomKills = m.OOMKills
+	}
+	s.move(g, PhaseRunning, time.Time{})
+	s.paceProbe()
+	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "start", s.starts,
+		"restarts_in_window", s.restarts.InWindow(now), "foreground", foreground)
+}
+
+// startFailed ends crinit with 127 or 126, or, when the failure may pass
+// (no process slot or memory for a moment, right after an OOM kill, say),
+// retries within the budget.
+func (s *Supervisor) startFailed(err error) {
+	code := startErrorCode(err)
+	if !transientStartError(err) || s.shutdown {
+		s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err)
+		s.finish(code)
+		return
+	}
+	d := s.restarts.Decide(time.Now(), 0, ReasonExit, code)
+	s.log.Error("child not started", "argv", s.cfg.Argv, "exit_code", code, "error", err,
+		"restarts_in_window", d.InWindow, "next_delay_ms", d.Delay.Milliseconds(), "restart", d.Why)
+	if !d.Restart {
+		s.finish(code)
+		return
+	}
+	s.wait(max(d.Delay, time.Millisecond), code)
+}
+
+// wait starts the next child after delay; code is crinit's exit status if
+// a shutdown comes first.
+func (s *Supervisor) wait(delay time.Duration, code int) {
+	if delay == 0 {
+		s.start()
+		return
+	}
+	s.backoff = &backoffWait{until: time.Now().Add(delay), code: code}
+}
+
+// onReap collects every exited process: generations end, orphans are
+// counted. Clean-ups under way look for remnants again when something
+// was reaped.
+func (s *Supervisor) onReap() {
+	exits := s.host.reap()
+	children := 0
+	for _, e := range exits {
+		if g := s.generation(e.pid); g != nil {
+			children++
+			s.exited(g, e.status)
+			continue
+		}
+		s.orphans++
+		if s.reapLog.IsDebug() {
+			s.reapLog.Debug("orphan reaped", "pid", e.pid, "exit_code", ExitCode(e.status))
+		}
+	}
+	// Only a reap that changed nothing but the orphan count may wait to
+	// be published.
+	s.orphansOnly = children == 0 && len(s.cleaning()) == 0
+	if len(exits) > 0 {
+		for _, g := range s.cleaning() {
+			s.checkRemnants(g, time.Now())
+		}
+	}
+}
+
+// exited ends g's process: it names the reason, asks the policy (for the
+// current generation) and begins the clean-up of its remnants, after
+// which the decision is carried out.
+func (s *Supervisor) exited(g *generation, ws syscall.WaitStatus) {
+	now := time.Now()
+	code := ExitCode(ws)
+	g.end = &ending{at: now, status: ws, code: code, current: g == s.current}
+	oomKilled := false
+	if m, ok := s.host.memory(); ok {
+		oomKilled = m.OOMKills > g.oomKills
+	}
+	g.end.reason = classify(ws, g.stopReason, oomKilled, g.sentKill)
+	s.exits[g.end.reason]++
+	uptime := now.Sub(g.started)
+	s.lastExit = &ExitStatus{PID: g.pid, At: now, Code: code, Reason: g.end.reason, UptimeMS: uptime.Milliseconds()}
+	if ws.Signaled() {
+		s.lastExit.Signal = signalName(ws.Signal())
+	}
+	if g.foreground {
+		s.terminalBack(g, ws)
+	}
+	if g.end.current {
+		policyReason := g.end.reason
+		if s.shutdown {
+			policyReason = ReasonShutdown
+		}
+		g.end.decision = s.restarts.Decide(now, uptime, policyReason, code)
+	}
+	s.logExit(g, uptime)
+	s.beginCleanup(g, now)
+}
+
+func (s *Supervisor) logExit(g *generation, uptime time.Duration) {
+	e, d := g.end, g.end.decision
+	args := []any{"pid", g.pid, "exit_code", e.code, "uptime_ms", uptime.Milliseconds(),
+		"reason", e.reason, "restarts_in_window", d.InWindow}
+	if e.status.Signaled() {
+		args = append(args, "signal", signalName(e.status.Signal()), "core_dumped", e.status.CoreDump())
+	}
+	if d.Restart {
+		args = append(args, "next_delay_ms", d.Delay.Milliseconds())
+	} else {
+		args = append(args, "restart", d.Why)
+	}
+	if e.reason == ReasonOOMKill {
+		s.log.Error("child exited", args...)
+	} else {
+		s.log.Info("child exited", args...)
+	}
+}
+
+// afterExit carries out the decision taken when the current generation
+// ended, once its remnants are gone.
+func (s *Supervisor) afterExit(e *ending) {
+	d := e.decision
+	switch {
+	case d.Restart && s.shutdown: // the shutdown came during clean-up
+		s.finish(e.code)
+	case d.Restart:
+		s.restartsBy[e.reason]++
+		s.wait(d.Delay, e.code)
+	case d.Exhausted:
+		var ages []int64
+		for _, t := range s.restarts.History(e.at) {
+			ages = append(ages, e.at.Sub(t).Milliseconds())
+		}
+		exit := budgetExitCode(e.code)
+		s.log.Error("restart budget exhausted", "restarts", d.InWindow, "restart_max", s.cfg.Restart.Max,
+			"window_ms", s.cfg.Restart.Window.Milliseconds(), "restart_ages_ms", ages, "last_reason", e.reason,
+			"child_exit_code", e.code, "exit_code", exit)
+		s.finish(exit)
+	default:
+		s.finish(e.code)
+	}
+}
+
+// terminalBack takes the terminal's foreground back from a child that
+// held it, so that Ctrl-C during a backoff wait reaches crinit. A child
+// that died of the terminal's SIGINT or SIGQUIT (or exited 130 or 131, as
+// a shell does) was interrupted by the user at the terminal, who means to
+// stop, not to restart.
+func (s *Supervisor) terminalBack(g *generation, ws syscall.WaitStatus) {
+	code := ExitCode(ws)
+	if code == exitSignalBase+int(syscall.SIGINT) || code == exitSignalBase+int(syscall.SIGQUIT) {
+		if !s.shutdown {
+			s.shutdown = true
+			s.log.Info("shutdown requested", "signal", "terminal interrupt", "pid", g.pid)
+		}
+	}
+	if err := s.host.reclaimTerminal(); err != nil {
+		s.log.Debug("terminal not reclaimed", "error", err)
+	}
+}

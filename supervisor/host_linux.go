@@ -1,0 +1,151 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/crinit/crinit/cgroup"
+	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/procfs"
+)
+
+// osHost is the host of a real process: crinit itself, its /proc and its
+// cgroup. It belongs to the loop goroutine, which must be locked to its OS
+// thread (the child's parent-death signal and tcsetpgrp are per thread).
+type osHost struct {
+	self int
+	fs   *procfs.FS
+	cg   *cgroup.Cgroup
+}
+
+func newOSHost(self int, procRoot string, cg *cgroup.Cgroup) *osHost {
+	return &osHost{self: self, fs: procfs.NewFS(procRoot), cg: cg}
+}
+
+func (h *osHost) start(argv, env []string) (pid int, foreground bool, err error) {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return 0, false, fmt.Errorf("look up %q: %w", argv[0], err)
+	}
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{0, 1, 2}, // crinit's own descriptors, untouched
+		Sys: &syscall.SysProcAttr{
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if foregroundTTY() {
+		attr.Sys.Foreground = true
+		attr.Sys.Ctty = 0
+	}
+	pid, err = syscall.ForkExec(path, argv, attr)
+	if err != nil {
+		return 0, false, fmt.Errorf("exec %q: %w", path, err)
+	}
+	return pid, attr.Sys.Foreground, nil
+}
+
+// foregroundTTY reports whether stdin is crinit's controlling terminal, so
+// that the child's process group can take the foreground.
+func foregroundTTY() bool {
+	_, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	return err == nil
+}
+
+func (h *osHost) signal(pid int, sig syscall.Signal) error {
+	if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("kill(%d, %s): %w", pid, signalName(sig), err)
+	}
+	return nil
+}
+
+// descendants walks crinit's tree once and leaves zombies out: they are
+// dead already, and reaping, not signals, ends them.
+func (h *osHost) descendants() ([]proc, error) {
+	ps, err := h.fs.Descendants(h.self)
+	if err != nil {
+		return nil, fmt.Errorf("list descendants: %w", err)
+	}
+	out := make([]proc, 0, len(ps))
+	for _, p := range ps {
+		if st, err := h.fs.State(p.PID); err != nil || st == 'Z' {
+			continue // gone, or a zombie
+		}
+		out = append(out, proc{PID: p.PID, PPID: p.PPID, Command: h.fs.Command(p.PID)})
+	}
+	return out, nil
+}
+
+// reap drains wait4(-1, WNOHANG) until nothing is left waiting: one
+// SIGCHLD can stand for many exits.
+func (h *osHost) reap() []exit {
+	var out []exit
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil || pid <= 0 { // ECHILD: no children; 0: none exited
+			return out
+		}
+		out = append(out, exit{pid: pid, status: ws})
+	}
+}
+
+func (h *osHost) memory() (cgroup.Memory, bool) {
+	if h.cg == nil {
+		return cgroup.Memory{}, false
+	}
+	m, err := h.cg.Read()
+	return m, err == nil
+}
+
+func (h *osHost) setOOMScore(pid, adj int) error {
+	return h.fs.SetOOMScoreAdj(pid, adj)
+}
+
+func (h *osHost) raiseOOMScore(pid, adj int) (from int, raised bool) {
+	from, err := h.fs.OOMScoreAdj(pid)
+	if err != nil || from >= adj {
+		return from, false
+	}
+	return from, h.fs.SetOOMScoreAdj(pid, adj) == nil
+}
+
+func (h *osHost) command(pid int) string { return h.fs.Command(pid) }
+
+// snapshotFlag is the node option that makes SIGUSR2 write a heap
+// snapshot.
+const snapshotFlag = "--heapsnapshot-signal=SIGUSR2"
+
+// takesHeapSnapshot looks for snapshotFlag in a node process's argv or
+// its NODE_OPTIONS.
+func (h *osHost) takesHeapSnapshot(pid int) bool {
+	args, err := h.fs.Cmdline(pid)
+	if err != nil || len(args) == 0 || !limits.IsNode(args[0]) {
+		return false
+	}
+	if slices.Contains(args, snapshotFlag) {
+		return true
+	}
+	env, err := h.fs.Environ(pid)
+	if err != nil {
+		return false
+	}
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "NODE_OPTIONS="); ok && slices.Contains(strings.Fields(v), snapshotFlag) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *osHost) reclaimTerminal() error { return reclaimTerminal() }

@@ -1,0 +1,147 @@
+package supervisor
+
+import (
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// awaitExit reaps through h until pid has exited, woken by SIGCHLD.
+func awaitExit(t *testing.T, h *osHost, pid int) syscall.WaitStatus {
+	t.Helper()
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
+	defer signal.Stop(chld)
+	timeout := time.After(10 * time.Second)
+	for {
+		for _, e := range h.reap() {
+			if e.pid == pid {
+				return e.status
+			}
+		}
+		select {
+		case <-chld:
+		case <-timeout:
+			t.Fatalf("pid %d did not exit", pid)
+		}
+	}
+}
+
+// TestOSHost runs a real process tree through the host crinit uses.
+func TestOSHost(t *testing.T) {
+	h := newOSHost(os.Getpid(), "", nil)
+	pid, _, err := h.start([]string{"sh", "-c", "sleep 30 & wait"}, os.Environ())
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	// Nothing tells when sh has forked and exec'd sleep: look until it has.
+	var procs []proc
+	execd := func() bool { return len(procs) == 2 && strings.HasPrefix(procs[1].Command, "sleep") }
+	for deadline := time.Now().Add(10 * time.Second); !execd() && time.Now().Before(deadline); {
+		runtimeYield()
+		if procs, err = h.descendants(); err != nil {
+			t.Fatalf("descendants: %v", err)
+		}
+	}
+	if len(procs) < 2 {
+		t.Fatalf("descendants %+v, want sh and sleep", procs)
+	}
+	if procs[0].PID != pid || procs[1].PPID != pid || !strings.HasPrefix(procs[1].Command, "sleep") {
+		t.Fatalf("descendants %+v, want sh %d and its sleep", procs, pid)
+	}
+	if cmd := h.command(pid); !strings.HasPrefix(cmd, "sh -c") {
+		t.Errorf("command %q, want sh -c …", cmd)
+	}
+	if h.takesHeapSnapshot(pid) {
+		t.Error("sh takes heap snapshots, want only node")
+	}
+	if from, raised := h.raiseOOMScore(pid, 600); !raised || from >= 600 {
+		t.Errorf("raiseOOMScore = %d, %v; want raised from below 600", from, raised)
+	}
+	if _, raised := h.raiseOOMScore(pid, 300); raised {
+		t.Error("raiseOOMScore lowered the score")
+	}
+	if err := h.setOOMScore(procs[1].PID, 700); err != nil {
+		t.Errorf("setOOMScore: %v", err)
+	}
+	if _, ok := h.memory(); ok {
+		t.Error("memory read without a cgroup")
+	}
+	if err := h.signal(-pid, syscall.SIGTERM); err != nil {
+		t.Fatalf("signal the group: %v", err)
+	}
+	if ws := awaitExit(t, h, pid); !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("sh ended %v, want SIGTERM", ws)
+	}
+	if err := h.signal(pid, syscall.SIGTERM); err != nil {
+		t.Errorf("signal to a reaped pid: %v, want ESRCH ignored", err)
+	}
+	if _, _, err := h.start([]string{"crinit-no-such-command"}, nil); err == nil {
+		t.Error("start of a missing command succeeded")
+	}
+}
+
+// runtimeYield gives a just-forked process a moment to run, without
+// sleeping a fixed time.
+func runtimeYield() { _ = syscall.Nanosleep(&syscall.Timespec{Nsec: 1e6}, nil) }
+
+// TestOSHost_HeapSnapshot reads node's flags from a /proc fixture.
+func TestOSHost_HeapSnapshot(t *testing.T) {
+	root := t.TempDir()
+	fixture := map[int][2]string{
+		10: {"node\x00" + snapshotFlag + "\x00server.js\x00", ""},
+		11: {"node\x00server.js\x00", "PATH=/bin\x00NODE_OPTIONS=--max-old-space-size=256 " + snapshotFlag + "\x00"},
+		12: {"node\x00server.js\x00", "NODE_OPTIONS=--max-old-space-size=256\x00"},
+		13: {"/bin/sh\x00-c\x00node " + snapshotFlag + "\x00", ""},
+		14: {"", ""},
+	}
+	for pid, files := range fixture {
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range map[string]string{"cmdline": files[0], "environ": files[1]} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	h := newOSHost(1, root, nil)
+	var got []int
+	for pid := 10; pid <= 15; pid++ {
+		if h.takesHeapSnapshot(pid) {
+			got = append(got, pid)
+		}
+	}
+	if want := []int{10, 11}; !slices.Equal(got, want) {
+		t.Errorf("take heap snapshots: %v, want %v", got, want)
+	}
+}
+
+// TestRun supervises real processes through New and Run.
+func TestRun(t *testing.T) {
+	cfg := testConfig()
+	cfg.Argv = []string{"sh", "-c", "sleep 0.2; exit 3"}
+	cfg.Restart.Mode = Never
+	cfg.SampleInterval = 50 * time.Millisecond
+	cfg.Probe, cfg.ProbeInterval, cfg.ProbePolicy.Retries = newTestProber(t), time.Second, 3
+	s, err := New(cfg, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if code := s.Run(); code != 3 {
+		t.Errorf("Run = %d, want the child's 3", code)
+	}
+	st := s.Status()
+	if st.State != StateDone || st.LastExit == nil || st.LastExit.Code != 3 || st.Tree == nil {
+		t.Errorf("status %+v, want done after exit 3 with the tree sampled", st)
+	}
+}

@@ -1,0 +1,190 @@
+package supervisor
+
+import (
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/probe"
+	"github.com/crinit/crinit/sampler"
+)
+
+// topProcesses is how many of the largest processes a memory event lists.
+const topProcesses = 5
+
+// onSample judges one reading of the tree against the memory and
+// descriptor limits.
+func (s *Supervisor) onSample(smp sampler.Sample) {
+	if smp.Cgroup != nil {
+		s.cgroup = smp.Cgroup
+	}
+	g := s.live()
+	if g == nil || smp.At.Before(g.started) {
+		return // no child, or a reading of an earlier one
+	}
+	sum, most := smp.FDs()
+	s.tree = &TreeStatus{At: smp.At, Processes: len(smp.Procs), RSSBytes: smp.RSS, FDs: sum, MaxFDs: most}
+	if !g.serving() || len(smp.Procs) == 0 {
+		return
+	}
+	s.raiseOOMScores(g, smp)
+	s.checkMemory(g, smp)
+	if g.serving() {
+		s.checkFDs(g, smp)
+	}
+}
+
+// raiseOOMScores raises oom_score_adj to the child's for every process of
+// the sample seen for the first time in this generation's life.
+func (s *Supervisor) raiseOOMScores(g *generation, smp sampler.Sample) {
+	for _, p := range smp.Procs {
+		if g.oomChecked[p.PID] {
+			continue
+		}
+		g.oomChecked[p.PID] = true
+		if from, raised := s.host.raiseOOMScore(p.PID, s.cfg.OOMScoreAdj); raised {
+			s.log.Debug("oom_score_adj raised", "pid", p.PID, "from", from, "to", s.cfg.OOMScoreAdj)
+		}
+	}
+}
+
+func (s *Supervisor) checkMemory(g *generation, smp sampler.Sample) {
+	v := g.mem.observe(smp.At, smp.RSS)
+	if v.WarnCrossed {
+		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "warn_bytes", s.cfg.RSSWarn,
+			"limit_bytes", s.cfg.RSSLimit, "top", s.top(smp))
+		if s.cfg.HeapSnapshotDir != "" && !g.snapshotSent {
+			g.snapshotSent = true
+			s.requestHeapSnapshot(smp)
+		}
+	}
+	if v.Trend != nil {
+		s.log.Warn("rss trending to limit", "rss_bytes", smp.RSS, "limit_bytes", s.cfg.RSSLimit,
+			"slope_mib_per_min", v.Trend.BytesPerSec*60/float64(limits.MiB), "eta_s", int64(v.Trend.ToLimit.Seconds()))
+	}
+	if v.Exceeded {
+		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "limit_bytes", s.cfg.RSSLimit,
+			"samples_over", g.mem.over, "top", s.top(smp)}
+		if smp.Cgroup != nil {
+			args = append(args, "cgroup_usage_bytes", smp.Cgroup.Usage, "cgroup_limit_bytes", smp.Cgroup.Limit)
+		}
+		s.log.Warn("rss limit exceeded", args...)
+		s.stop(g, ReasonRSSLimit, s.cfg.KillTimeout)
+	}
+}
+
+// top describes the largest processes of a sample for a log line.
+func (s *Supervisor) top(smp sampler.Sample) []map[string]any {
+	ps := smp.Top(topProcesses)
+	out := make([]map[string]any, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, map[string]any{"pid": p.PID, "rss_bytes": p.RSS, "command": s.host.command(p.PID)})
+	}
+	return out
+}
+
+func (s *Supervisor) checkFDs(g *generation, smp sampler.Sample) {
+	for _, p := range smp.Procs {
+		if p.FDs < 0 || p.FDLimit == 0 {
+			continue
+		}
+		fds := uint64(p.FDs)
+		if !s.cfg.FDLimit.Off() && fds >= s.cfg.FDLimit.Of(p.FDLimit) {
+			s.log.Warn("fd limit exceeded", "pid", p.PID, "command", s.host.command(p.PID), "fds", fds,
+				"limit", s.cfg.FDLimit.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
+			s.stop(g, ReasonFDLimit, s.cfg.KillTimeout)
+			return
+		}
+		if !s.cfg.FDWarn.Off() && fds >= s.cfg.FDWarn.Of(p.FDLimit) && !g.fdWarned[p.PID] {
+			g.fdWarned[p.PID] = true
+			s.log.Warn("fd warning", "pid", p.PID, "command", s.host.command(p.PID), "fds", fds,
+				"warn", s.cfg.FDWarn.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
+		}
+	}
+}
+
+// requestHeapSnapshot makes room in the snapshot directory and sends
+// SIGUSR2 to every node process of the tree started to take it; node
+// writes the snapshot.
+func (s *Supervisor) requestHeapSnapshot(smp sampler.Sample) {
+	s.pruneSnapshots(s.cfg.HeapSnapshotKeep - 1)
+	for _, p := range smp.Procs {
+		if !s.host.takesHeapSnapshot(p.PID) {
+			continue
+		}
+		if err := s.host.signal(p.PID, syscall.SIGUSR2); err != nil {
+			s.log.Warn("heap snapshot not requested", "pid", p.PID, "error", err)
+			continue
+		}
+		s.log.Info("heap snapshot requested", "pid", p.PID, "dir", s.cfg.HeapSnapshotDir)
+	}
+}
+
+// pruneSnapshots keeps the newest keep heap snapshots.
+func (s *Supervisor) pruneSnapshots(keep int) {
+	removed, err := pruneSnapshots(s.cfg.HeapSnapshotDir, keep)
+	if err != nil {
+		s.log.Warn("heap snapshots not pruned", "dir", s.cfg.HeapSnapshotDir, "error", err)
+	}
+	for _, name := range removed {
+		s.log.Info("heap snapshot removed", "file", name, "keep", s.cfg.HeapSnapshotKeep)
+	}
+}
+
+// onProbe judges one liveness probe result; the retries-th consecutive
+// failure after the start period restarts the child with reason probe.
+func (s *Supervisor) onProbe(r probe.Result) {
+	last := s.probeSt.record(r)
+	g := s.live()
+	if g == nil || !g.serving() || r.Start.Before(g.started) {
+		return // no child, or a probe of an earlier one
+	}
+	v := g.probe.Observe(r)
+	defer s.paceProbe()
+	switch {
+	case r.OK && v.Recovered:
+		s.probeLog.Info("probe healthy", "target", s.probeSt.Target, "duration_ms", last.DurationMS, "http_status", r.Status)
+	case !r.OK:
+		// Inside the start period a failure is expected (the app is still
+		// starting) and does not count: debug, not warn.
+		level := hclog.Warn
+		if !v.Counted {
+			level = hclog.Debug
+		}
+		s.probeLog.Log(level, "probe failed", "target", s.probeSt.Target, "cause", r.Cause, "http_status", r.Status,
+			"error", last.Error, "duration_ms", last.DurationMS, "failures", v.Failures,
+			"retries", s.cfg.ProbePolicy.Retries, "counted", v.Counted)
+	}
+	if v.Unhealthy {
+		s.probeLog.Warn("probe unhealthy, restarting child", "target", s.probeSt.Target, "failures", v.Failures)
+		s.stop(g, ReasonProbe, s.cfg.KillTimeout)
+	}
+}
+
+// paceProbe sets the prober's interval: ProbeStartInterval while the
+// child is in its start period, ProbeInterval after.
+func (s *Supervisor) paceProbe() {
+	if s.probeIvl == nil || s.cfg.ProbeStartInterval <= 0 {
+		return
+	}
+	want := s.cfg.ProbeInterval
+	if g := s.live(); g != nil && g.probe.Starting() {
+		want = min(s.cfg.ProbeStartInterval, s.cfg.ProbeInterval)
+	}
+	if want == s.probeAt {
+		return
+	}
+	s.probeAt = want
+	// Only this goroutine sends, into a buffer of one: replace a value the
+	// prober has not taken yet instead of blocking on it.
+	select {
+	case s.probeIvl <- want:
+	default:
+		select {
+		case <-s.probeIvl:
+		default:
+		}
+		s.probeIvl <- want
+	}
+}
