@@ -1,11 +1,9 @@
 package limits
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/crinit/crinit/internal/testmain"
 )
 
 // helperEnv names the helper a re-executed test binary should run instead of
@@ -18,13 +16,5 @@ const helperEnv = "CRINIT_LIMITS_TEST_HELPER"
 var helpers = map[string]func() int{}
 
 func TestMain(m *testing.M) {
-	if name := os.Getenv(helperEnv); name != "" {
-		h, ok := helpers[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown test helper %q\n", name)
-			os.Exit(2)
-		}
-		os.Exit(h())
-	}
-	goleak.VerifyTestMain(m)
+	testmain.Run(m, helperEnv, helpers)
 }

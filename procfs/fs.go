@@ -59,28 +59,23 @@ var ErrNoChildren = errors.New("kernel has no /proc/PID/task/TID/children files"
 
 // pidPath sets fs.path to root/PID/name (root/PID when name is empty).
 func (fs *FS) pidPath(pid int, name string) {
-	p := append(fs.path[:0], fs.root...)
-	p = append(p, '/')
-	p = strconv.AppendInt(p, int64(pid), 10)
-	if name != "" {
-		p = append(p, '/')
-		p = append(p, name...)
-	}
-	fs.path = append(p, 0)
+	fs.path = appendEntry(append(fs.path[:0], fs.root...), pid, name)
 }
 
 // taskPath sets fs.path to root/PID/task/TID/name (no name: the task's
 // directory).
 func (fs *FS) taskPath(pid, tid int, name string) {
-	fs.pidPath(pid, "task")
-	p := fs.path[:len(fs.path)-1]
-	p = append(p, '/')
-	p = strconv.AppendInt(p, int64(tid), 10)
+	p := appendEntry(append(fs.path[:0], fs.root...), pid, "task")
+	fs.path = appendEntry(p[:len(p)-1], tid, name)
+}
+
+// appendEntry appends /N, then /name unless it is empty, and a NUL.
+func appendEntry(p []byte, n int, name string) []byte {
+	p = strconv.AppendInt(append(p, '/'), int64(n), 10)
 	if name != "" {
-		p = append(p, '/')
-		p = append(p, name...)
+		p = append(append(p, '/'), name...)
 	}
-	fs.path = append(p, 0)
+	return append(p, 0)
 }
 
 // rootPath sets fs.path to the root itself.

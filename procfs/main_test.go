@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/crinit/crinit/internal/testmain"
 )
 
 // helperEnv names the helper a re-executed test binary runs instead of the
@@ -49,13 +49,5 @@ var helpers = map[string]func() int{
 }
 
 func TestMain(m *testing.M) {
-	if name := os.Getenv(helperEnv); name != "" {
-		h, ok := helpers[name]
-		if !ok {
-			fmt.Fprintf(os.Stderr, "unknown test helper %q\n", name)
-			os.Exit(2)
-		}
-		os.Exit(h())
-	}
-	goleak.VerifyTestMain(m)
+	testmain.Run(m, helperEnv, helpers)
 }
