@@ -19,6 +19,7 @@ func (s *Supervisor) start() {
 	g := newGeneration(s.starts, pid, foreground, now, &s.cfg)
 	s.gens = append(s.gens, g)
 	s.current = g
+	s.move(g, PhaseRunning, time.Time{})
 	// Make the child, not crinit, the OOM killer's choice. Raising the
 	// score needs no privilege. A process the child forks before this
 	// inherits crinit's score, so every sample also raises the score of
@@ -29,7 +30,6 @@ func (s *Supervisor) start() {
 	if m, ok := s.host.memory(); ok {
 		g.oomKills = m.OOMKills
 	}
-	s.move(g, PhaseRunning, time.Time{})
 	s.paceProbe()
 	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "start", s.starts,
 		"restarts_in_window", s.restarts.InWindow(now), "foreground", foreground)
@@ -74,7 +74,8 @@ func (s *Supervisor) onReap() {
 	for _, e := range exits {
 		if g := s.generation(e.pid); g != nil {
 			children++
-			s.exited(g, e.status)
+			status := e.status
+			s.safely("child exit", func() { s.exited(g, status) })
 			continue
 		}
 		s.orphans++

@@ -71,6 +71,24 @@ func (s *Supervisor) cleanStep(g *generation, sig syscall.Signal, now time.Time)
 	}
 }
 
+// cleanNow skips what is left of g's clean-up's grace, for a shutdown:
+// SIGTERM (when not sent yet) and SIGKILL at once; when SIGKILL was sent
+// already, crinit waits no longer.
+func (s *Supervisor) cleanNow(g *generation) {
+	now := time.Now()
+	switch g.cleanSig {
+	case 0:
+		if s.cleanStep(g, syscall.SIGTERM, now); g.phase == PhaseCleaning {
+			s.cleanStep(g, syscall.SIGKILL, now)
+		}
+	case syscall.SIGTERM:
+		s.cleanStep(g, syscall.SIGKILL, now)
+	default:
+		s.log.Warn("remnants survived SIGKILL", "pid", g.pid, "wait_ms", 0)
+		s.endCleanup(g)
+	}
+}
+
 // checkRemnants ends g's clean-up when nothing it left is alive.
 func (s *Supervisor) checkRemnants(g *generation, now time.Time) {
 	if g.cleanSig == 0 {

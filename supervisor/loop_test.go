@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/crinit/crinit/sampler"
 )
 
 // Each scenario is a sequence of events against a fake host in fake time;
@@ -272,13 +274,15 @@ func TestLoop_Reload(t *testing.T) {
 			r.has("reload ignored: no restart ahead")
 		})
 	})
-	t.Run("draining is ignored", func(t *testing.T) {
+	t.Run("draining stops without a restart", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := startRig(t, cfg, func(h *fakeHost) { h.child = nodeLike })
 			r.signal(syscall.SIGTERM)
 			r.signal(syscall.SIGHUP)
-			r.has("reload ignored: no restart ahead")
-			r.sleep(5 * time.Second)
+			r.has("shutdown requested", "reload requested", "stopping child", "child exited")
+			if reason, _ := r.lastExit(); reason != ReasonReload {
+				t.Errorf("reason %s, want reload", reason)
+			}
 			if code := r.exitCode(); code != 0 {
 				t.Errorf("exit code %d, want 0", code)
 			}
@@ -528,4 +532,60 @@ func TestLoop_Forward(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLoop_ShutdownBeforeCleanup: a SIGTERM that arrives with the child's
+// SIGCHLD, before the clean-up's first step, skips its grace: SIGTERM and
+// SIGKILL at once.
+func TestLoop_ShutdownBeforeCleanup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, testConfig(), nil)
+		pid := r.child()
+		remnant := r.h.spawn(pid, "node worker.js", stubborn)
+		r.h.exit(pid, exited(1))
+		r.sigs <- syscall.SIGTERM
+		synctest.Wait()
+		if got := r.h.sentTo(remnant); len(got) != 2 || got[1] != syscall.SIGKILL {
+			t.Fatalf("signals to the remnant %v, want SIGTERM and SIGKILL at once", got)
+		}
+		if code := r.exitCode(); code != 1 {
+			t.Errorf("exit code %d, want the child's 1", code)
+		}
+	})
+}
+
+// TestLoop_StopDuringDrain: a limit that stops the child during a drain
+// forwards the shutdown signal the drain held back.
+func TestLoop_StopDuringDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.DrainDelay, cfg.RSSLimit, cfg.RSSGrace = 5*time.Second, 100*mib, 1
+		r := startRig(t, cfg, func(h *fakeHost) { h.child = stubborn })
+		pid := r.child()
+		r.signal(syscall.SIGQUIT)
+		r.sample(sampler.Sample{RSS: 200 * mib, Procs: []sampler.Proc{{PID: pid, RSS: 200 * mib}}})
+		if got := r.h.sentTo(-pid); len(got) != 2 || got[0] != syscall.SIGTERM || got[1] != syscall.SIGQUIT {
+			t.Errorf("signals to the group %v, want SIGTERM, then the held SIGQUIT", got)
+		}
+		if code := r.exitCode(); code != 131 {
+			t.Errorf("exit code %d, want 131 (SIGQUIT)", code)
+		}
+	})
+}
+
+// TestLoop_PanicDuringStart: a panic after the fork leaves a running
+// child that samples still judge.
+func TestLoop_PanicDuringStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.RSSLimit, cfg.RSSGrace = 100*mib, 1
+		r := startRig(t, cfg, func(h *fakeHost) { h.panicIn = "memory"; h.child = nodeLike })
+		pid := r.child()
+		r.has("panic recovered")
+		r.sample(sampler.Sample{RSS: 200 * mib, Procs: []sampler.Proc{{PID: pid, RSS: 200 * mib}}})
+		if reason, _ := r.lastExit(); reason != ReasonRSSLimit {
+			t.Errorf("last exit %s, want rss_limit", reason)
+		}
+		r.stop()
+	})
 }

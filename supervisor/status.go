@@ -177,6 +177,8 @@ func (s *Supervisor) state() State {
 
 // publish makes the current state visible to Status.
 func (s *Supervisor) publish() {
+	// First: a publish that panics must not be retried in a busy loop.
+	s.published, s.stale = time.Now(), false
 	g := s.live()
 	st := &Status{
 		State:            s.state(),
@@ -212,5 +214,4 @@ func (s *Supervisor) publish() {
 		st.Probe = &p
 	}
 	s.status.Store(st)
-	s.published, s.stale = time.Now(), false
 }

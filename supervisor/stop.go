@@ -32,7 +32,7 @@ func (s *Supervisor) reload(sig syscall.Signal) {
 	case s.backoff != nil:
 		s.log.Info("reload requested during backoff", "signal", signalName(sig))
 		s.start()
-	case g != nil && g.phase == PhaseRunning:
+	case g != nil && g.serving():
 		s.log.Info("reload requested", "signal", signalName(sig), "pid", g.pid)
 		s.stop(g, ReasonReload, s.cfg.KillTimeout)
 	case g != nil && g.phase == PhaseCleaning && g.end.decision.Restart && !s.shutdown:
@@ -64,9 +64,7 @@ func (s *Supervisor) onShutdown(sig syscall.Signal) {
 		s.shutdown = true
 		s.log.Info("shutdown requested", "signal", signalName(sig), "during", "remnant clean-up")
 		for _, c := range s.cleaning() {
-			if c.cleanSig == syscall.SIGTERM {
-				s.cleanStep(c, syscall.SIGKILL, time.Now())
-			}
+			s.cleanNow(c)
 		}
 	default:
 		s.shutdown = true
@@ -124,6 +122,7 @@ func (s *Supervisor) stop(g *generation, reason Reason, timeout time.Duration) {
 	if !g.serving() {
 		return
 	}
+	held := g.held
 	g.stopReason, g.held = reason, 0
 	if !s.move(g, PhaseStopping, time.Now().Add(timeout)) {
 		return
@@ -131,6 +130,11 @@ func (s *Supervisor) stop(g *generation, reason Reason, timeout time.Duration) {
 	s.log.Info("stopping child", "pid", g.pid, "reason", reason, "kill_timeout_ms", timeout.Milliseconds())
 	if err := s.host.signal(-g.pid, syscall.SIGTERM); err != nil {
 		s.log.Warn("cannot signal process group", "pgid", g.pid, "signal", "SIGTERM", "error", err)
+	}
+	if held != 0 && held != syscall.SIGTERM {
+		// A drain was under way: the shutdown signal it held back is due
+		// now, not at the drain's end.
+		s.forward(held)
 	}
 }
 
