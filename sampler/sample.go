@@ -11,6 +11,7 @@ import (
 // Proc is one process's figures in a sample.
 type Proc struct {
 	PID     int
+	PPID    int
 	RSS     uint64 // resident memory, bytes
 	Shared  uint64 // bytes of RSS backed by files or shared memory
 	FDs     int    // open descriptors; -1 when unreadable
@@ -29,6 +30,17 @@ type Sample struct {
 	RSSSum uint64         // the plain sum of every process's RSS
 	Cgroup *cgroup.Memory // nil when there is no cgroup (or it could not be read)
 	Err    error          // what kept the sample from being complete
+}
+
+// TreeRSS is the resident memory of procs with shared pages counted
+// once, as Sample.RSS is for the whole tree.
+func TreeRSS(procs []Proc) uint64 {
+	var rss, maxShared uint64
+	for _, p := range procs {
+		rss += p.RSS - p.Shared
+		maxShared = max(maxShared, p.Shared)
+	}
+	return rss + maxShared
 }
 
 // Top returns the n processes of the sample with the largest RSS, largest

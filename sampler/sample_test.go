@@ -37,10 +37,10 @@ func TestSampleTree(t *testing.T) {
 		t.Errorf("At = %v, want %v", smp.At, now)
 	}
 	want := []Proc{
-		{PID: 10, RSS: 5000 * page, Shared: 1000 * page, FDs: 7, FDLimit: 1024},
-		{PID: 11, RSS: 3000 * page, Shared: 900 * page, FDs: 3, FDLimit: 0},
-		{PID: 17, RSS: 100 * page, Shared: 100 * page, FDs: -1, FDLimit: 0},
-		{PID: 13, RSS: 200 * page, Shared: 150 * page, FDs: 1, FDLimit: 512},
+		{PID: 10, PPID: 1, RSS: 5000 * page, Shared: 1000 * page, FDs: 7, FDLimit: 1024},
+		{PID: 11, PPID: 10, RSS: 3000 * page, Shared: 900 * page, FDs: 3, FDLimit: 0},
+		{PID: 17, PPID: 10, RSS: 100 * page, Shared: 100 * page, FDs: -1, FDLimit: 0},
+		{PID: 13, PPID: 11, RSS: 200 * page, Shared: 150 * page, FDs: 1, FDLimit: 512},
 	}
 	if !slices.Equal(smp.Procs, want) {
 		t.Errorf("Procs =\n%+v\nwant (parents before children, zombie and gone left out)\n%+v", smp.Procs, want)

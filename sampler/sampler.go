@@ -60,25 +60,22 @@ func (s *Sampler) sample(now time.Time) Sample {
 		return smp
 	}
 	smp.Procs = make([]Proc, 0, len(tree))
-	var maxShared uint64
 	for _, t := range tree {
 		m, err := s.fs.Statm(t.PID)
 		if err != nil || m.Resident == 0 {
 			continue // gone, or a zombie
 		}
-		p := Proc{PID: t.PID, RSS: m.Resident * s.page, Shared: min(m.Shared, m.Resident) * s.page, FDs: s.fs.FDCount(t.PID)}
+		p := Proc{PID: t.PID, PPID: t.PPID, RSS: m.Resident * s.page, Shared: min(m.Shared, m.Resident) * s.page, FDs: s.fs.FDCount(t.PID)}
 		lim, ok := s.nofile[p.PID]
 		if !ok {
 			lim = s.fs.NofileLimit(p.PID)
 			s.nofile[p.PID] = lim
 		}
 		p.FDLimit = lim
-		smp.RSS += p.RSS - p.Shared
 		smp.RSSSum += p.RSS
-		maxShared = max(maxShared, p.Shared)
 		smp.Procs = append(smp.Procs, p)
 	}
-	smp.RSS += maxShared
+	smp.RSS = TreeRSS(smp.Procs)
 	s.prune(smp.Procs)
 	if s.cg != nil {
 		if m, err := s.cg.Read(); err == nil {

@@ -5,34 +5,50 @@ import (
 	"time"
 )
 
-// start starts the next generation: COMMAND in its own process group, in
-// the terminal's foreground when crinit has one.
+// start starts the next generation, or fails as the policy says.
 func (s *Supervisor) start() {
 	s.backoff = nil
-	pid, foreground, err := s.host.start(s.cfg.Argv, s.cfg.Env)
-	if err != nil {
+	if _, err := s.spawn(); err != nil {
 		s.startFailed(err)
-		return
+	}
+}
+
+// spawn starts the next generation: COMMAND in its own process group, in
+// the terminal's foreground when crinit has one. It becomes the current
+// generation; the one before it, if it still runs, is being replaced.
+func (s *Supervisor) spawn() (*generation, error) {
+	st, err := s.host.start(startSpec{argv: s.cfg.Argv, env: s.cfg.Env, files: s.cfg.Files, shim: s.cfg.Shim, notify: s.cfg.Notify})
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	s.starts++
-	g := newGeneration(s.starts, pid, foreground, now, &s.cfg)
+	g := newGeneration(s.starts, st.pid, st.foreground, now, &s.cfg)
 	s.gens = append(s.gens, g)
 	s.current = g
-	s.move(g, PhaseRunning, time.Time{})
+	if st.notes != nil {
+		g.notes = st.notes
+		s.readNotes(g.id, st.notes)
+	}
+	if s.cfg.AwaitReady {
+		g.deadline = now.Add(s.cfg.ReadyTimeout)
+	} else {
+		s.becameReady(g, now)
+	}
 	// Make the child, not crinit, the OOM killer's choice. Raising the
 	// score needs no privilege. A process the child forks before this
 	// inherits crinit's score, so every sample also raises the score of
 	// tree members not seen yet.
-	if err := s.host.setOOMScore(pid, s.cfg.OOMScoreAdj); err != nil {
-		s.log.Warn("cannot set child's oom_score_adj", "pid", pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
+	if err := s.host.setOOMScore(st.pid, s.cfg.OOMScoreAdj); err != nil {
+		s.log.Warn("cannot set child's oom_score_adj", "pid", st.pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
 	}
 	if m, ok := s.host.memory(); ok {
 		g.oomKills = m.OOMKills
 	}
 	s.paceProbe()
-	s.log.Info("child started", "pid", pid, "argv", s.cfg.Argv, "start", s.starts,
-		"restarts_in_window", s.restarts.InWindow(now), "foreground", foreground)
+	s.log.Info("child started", "pid", st.pid, "generation", g.id, "argv", s.cfg.Argv, "start", s.starts,
+		"restarts_in_window", s.restarts.InWindow(now), "foreground", st.foreground)
+	return g, nil
 }
 
 // startFailed ends crinit with 127 or 126, or, when the failure may pass
@@ -115,14 +131,22 @@ func (s *Supervisor) exited(g *generation, ws syscall.WaitStatus) {
 		s.terminalBack(g, ws)
 	}
 	if g.end.current {
-		policyReason := g.end.reason
-		if s.shutdown {
-			policyReason = ReasonShutdown
-		}
-		g.end.decision = s.restarts.Decide(now, uptime, policyReason, code)
+		g.end.decision = s.decide(g.end.reason, now, uptime, code)
 	}
 	s.logExit(g, uptime)
 	s.beginCleanup(g, now)
+}
+
+// decide asks the policy about the current generation's end. With held
+// sockets, a restart crinit planned takes no backoff delay.
+func (s *Supervisor) decide(reason Reason, now time.Time, uptime time.Duration, code int) Decision {
+	switch {
+	case s.shutdown || s.exiting:
+		reason = ReasonShutdown
+	case len(s.cfg.Files) > 0 && (reason == ReasonRSSLimit || reason == ReasonFDLimit || reason == ReasonProbe):
+		return s.restarts.Planned(now)
+	}
+	return s.restarts.Decide(now, uptime, reason, code)
 }
 
 func (s *Supervisor) logExit(g *generation, uptime time.Duration) {
@@ -132,10 +156,13 @@ func (s *Supervisor) logExit(g *generation, uptime time.Duration) {
 	if e.status.Signaled() {
 		args = append(args, "signal", signalName(e.status.Signal()), "core_dumped", e.status.CoreDump())
 	}
-	if d.Restart {
-		args = append(args, "next_delay_ms", d.Delay.Milliseconds())
-	} else {
-		args = append(args, "restart", d.Why)
+	switch {
+	case !e.current:
+		args = append(args, "generation", g.id, "restart", "replaced")
+	case d.Restart:
+		args = append(args, "generation", g.id, "next_delay_ms", d.Delay.Milliseconds())
+	default:
+		args = append(args, "generation", g.id, "restart", d.Why)
 	}
 	if e.reason == ReasonOOMKill {
 		s.log.Error("child exited", args...)
@@ -149,8 +176,8 @@ func (s *Supervisor) logExit(g *generation, uptime time.Duration) {
 func (s *Supervisor) afterExit(e *ending) {
 	d := e.decision
 	switch {
-	case d.Restart && s.shutdown: // the shutdown came during clean-up
-		s.finish(e.code)
+	case d.Restart && (s.shutdown || s.exiting): // the shutdown came during clean-up
+		s.exitWhenAlone(e.code)
 	case d.Restart:
 		s.restartsBy[e.reason]++
 		s.wait(d.Delay, e.code)
@@ -163,9 +190,9 @@ func (s *Supervisor) afterExit(e *ending) {
 		s.log.Error("restart budget exhausted", "restarts", d.InWindow, "restart_max", s.cfg.Restart.Max,
 			"window_ms", s.cfg.Restart.Window.Milliseconds(), "restart_ages_ms", ages, "last_reason", e.reason,
 			"child_exit_code", e.code, "exit_code", exit)
-		s.finish(exit)
+		s.exitWhenAlone(exit)
 	default:
-		s.finish(e.code)
+		s.exitWhenAlone(e.code)
 	}
 }
 

@@ -112,11 +112,21 @@ func (s *Supervisor) endCleanup(g *generation) {
 			break
 		}
 	}
+	if g.notes != nil {
+		_ = g.notes.Close()
+	}
 	if s.cfg.HeapSnapshotDir != "" {
 		s.pruneSnapshots(s.cfg.HeapSnapshotKeep)
 	}
-	if g.end.current {
+	switch {
+	case g.end.current:
 		s.afterExit(g.end)
+	case g.replacing != "":
+		s.log.Info("old child drained", "pid", g.pid, "generation", g.id, "reason", g.replacing,
+			"exit_code", g.end.code, "drain_ms", g.end.at.Sub(g.stopAt).Milliseconds())
+	}
+	if s.exiting && len(s.gens) == 0 {
+		s.finish(s.exitCode)
 	}
 }
 

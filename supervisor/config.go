@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 
@@ -98,6 +99,28 @@ type Config struct {
 	DrainDelay time.Duration
 	// ShowArgv puts the child's argv in Status, which may hold secrets.
 	ShowArgv bool
+
+	// Files are passed to every child as descriptors 3, 4, …: the
+	// listening sockets crinit holds. With them, restarts crinit plans
+	// (rss_limit, fd_limit, probe) take no backoff delay: connections wait
+	// in the sockets' backlog meanwhile.
+	Files []*os.File
+	// Shim, when set, starts each child through it (crinit's own binary,
+	// which sets LISTEN_PID to the child's pid and execs COMMAND).
+	Shim []string
+	// Notify gives each child a pipe for readiness messages (READY=1),
+	// announced in CRINIT_NOTIFY_FD.
+	Notify bool
+	// AwaitReady keeps a new child starting until it says READY=1, which
+	// it must within ReadyTimeout, or it is stopped as a failed start.
+	AwaitReady   bool
+	ReadyTimeout time.Duration
+	// Overlap starts the next child of a planned restart (rss_limit,
+	// fd_limit, probe, reload) before stopping the child it replaces, once
+	// the new one is ready, when the cgroup has room for both: OverlapReserve
+	// bytes, or (0) the replaced child's RSS when it became ready.
+	Overlap        bool
+	OverlapReserve uint64
 }
 
 // Validate reports the first field that would make the supervisor fail or
@@ -111,7 +134,7 @@ func (c *Config) Validate() error {
 		{"StopTimeout", c.StopTimeout}, {"RemnantTimeout", c.RemnantTimeout}, {"KillTimeout", c.KillTimeout},
 		{"SampleInterval", c.SampleInterval}, {"TrendHorizon", c.TrendHorizon}, {"DrainDelay", c.DrainDelay},
 		{"Restart.Delay", c.Restart.Delay}, {"Restart.DelayMax", c.Restart.DelayMax}, {"Restart.MinUptime", c.Restart.MinUptime},
-		{"ProbeStartInterval", c.ProbeStartInterval},
+		{"ProbeStartInterval", c.ProbeStartInterval}, {"ReadyTimeout", c.ReadyTimeout},
 	}
 	for _, d := range durations {
 		if d.d < 0 {
@@ -137,6 +160,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid HeapSnapshotKeep %d: must be 1 or more", c.HeapSnapshotKeep)
 	case c.OOMScoreAdj < -1000 || c.OOMScoreAdj > 1000:
 		return fmt.Errorf("invalid OOMScoreAdj %d: want -1000 to 1000", c.OOMScoreAdj)
+	case c.AwaitReady && (!c.Notify || c.ReadyTimeout <= 0):
+		return fmt.Errorf("invalid ReadyTimeout %s: awaiting readiness needs Notify and a timeout above 0", c.ReadyTimeout)
 	case c.Probe != nil && c.ProbeInterval <= 0:
 		return fmt.Errorf("invalid ProbeInterval %s: a probe needs an interval above 0", c.ProbeInterval)
 	case c.Probe != nil && c.ProbePolicy.Retries < 1:

@@ -76,13 +76,14 @@ const (
 	ReasonReload    Reason = "reload"     // crinit restarted it on --reload-signal
 	ReasonProbe     Reason = "probe"      // crinit restarted it: the liveness probe failed
 	ReasonShutdown  Reason = "shutdown"   // crinit is shutting down on SIGTERM, SIGINT or SIGQUIT
+	ReasonNotReady  Reason = "not_ready"  // crinit stopped it: not ready within --ready-timeout
 )
 
 // Reasons lists every Reason, in the order /status and /metrics show
 // them; a new reason added here gets its metrics.
 func Reasons() []Reason {
 	return []Reason{ReasonExit, ReasonSignal, ReasonOOMKill, ReasonHeapLimit,
-		ReasonRSSLimit, ReasonFDLimit, ReasonReload, ReasonProbe, ReasonShutdown}
+		ReasonRSSLimit, ReasonFDLimit, ReasonReload, ReasonProbe, ReasonNotReady, ReasonShutdown}
 }
 
 // Restarts reports whether a child ended for r may be restarted: every

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -37,6 +38,7 @@ type fakeProc struct {
 	// handles that signal, as node does with a SIGTERM handler.
 	exitOn map[syscall.Signal]int
 	oomAdj int
+	notify *io.PipeWriter // the notify pipe's write end; nil without one
 }
 
 // sent is one signal the supervisor sent through the host.
@@ -75,7 +77,7 @@ func (h *fakeHost) maybePanic(method string) {
 	}
 }
 
-func (h *fakeHost) start(argv, env []string) (int, bool, error) {
+func (h *fakeHost) start(spec startSpec) (started, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.maybePanic("start")
@@ -83,16 +85,30 @@ func (h *fakeHost) start(argv, env []string) (int, bool, error) {
 		err := h.startErr[0]
 		h.startErr = h.startErr[1:]
 		if err != nil {
-			return 0, false, err
+			return started{}, err
 		}
 	}
-	p := h.add(fakeSelf, strings.Join(argv, " "))
+	p := h.add(fakeSelf, strings.Join(spec.argv, " "))
 	p.pgid = p.pid
 	if h.child != nil {
 		h.child(p)
 	}
 	h.started = append(h.started, p.pid)
-	return p.pid, false, nil
+	st := started{pid: p.pid}
+	if spec.notify {
+		r, w := io.Pipe()
+		st.notes, p.notify = r, w
+	}
+	return st, nil
+}
+
+// notify writes msg to pid's notify pipe, as the child would.
+func (h *fakeHost) notify(pid int, msg string) error {
+	h.mu.Lock()
+	w := h.procs[pid].notify
+	h.mu.Unlock()
+	_, err := io.WriteString(w, msg+"\n")
+	return err
 }
 
 // add creates a living process; the caller holds mu.
@@ -348,7 +364,7 @@ func startRig(t *testing.T, cfg Config, setup func(*fakeHost)) *rig {
 	r.ended = make(chan struct{})
 	go func() {
 		defer close(r.ended)
-		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics})
+		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics, notes: make(chan note)})
 	}()
 	t.Cleanup(r.end)
 	synctest.Wait()

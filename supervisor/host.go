@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"io"
+	"os"
 	"syscall"
 
 	"github.com/crinit/crinit/cgroup"
@@ -10,9 +12,8 @@ import (
 // signals, /proc and the cgroup. The loop is its only caller. osHost is the
 // real one; the tests use a fake, so that the whole lifecycle runs in-process.
 type host interface {
-	// start forks and execs argv with env in a process group of its own;
-	// foreground says it took the terminal's foreground.
-	start(argv, env []string) (pid int, foreground bool, err error)
+	// start forks and execs a child in a process group of its own.
+	start(spec startSpec) (started, error)
 	// signal sends sig to pid, or to the process group -pid; a process
 	// already gone is not an error.
 	signal(pid int, sig syscall.Signal) error
@@ -35,6 +36,26 @@ type host interface {
 	// reclaimTerminal puts crinit's process group back in the terminal's
 	// foreground.
 	reclaimTerminal() error
+}
+
+// startSpec is how to start a child.
+type startSpec struct {
+	argv, env []string
+	// files become the child's descriptors 3, 4, …
+	files []*os.File
+	// shim, when set, runs first: shim[0] with shim[1:], COMMAND's
+	// resolved path and argv; it sets LISTEN_PID and execs COMMAND.
+	shim []string
+	// notify gives the child a pipe for readiness messages, its write end
+	// after files, announced in CRINIT_NOTIFY_FD.
+	notify bool
+}
+
+// started is a child just forked.
+type started struct {
+	pid        int
+	foreground bool          // it took the terminal's foreground
+	notes      io.ReadCloser // the notify pipe's read end; nil without one
 }
 
 // proc is one process of crinit's tree.

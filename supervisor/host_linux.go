@@ -3,8 +3,10 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -28,14 +30,31 @@ func newOSHost(self int, procRoot string, cg *cgroup.Cgroup) *osHost {
 	return &osHost{self: self, fs: procfs.NewFS(procRoot), cg: cg}
 }
 
-func (h *osHost) start(argv, env []string) (pid int, foreground bool, err error) {
-	path, err := exec.LookPath(argv[0])
+func (h *osHost) start(spec startSpec) (started, error) {
+	path, err := exec.LookPath(spec.argv[0])
 	if err != nil {
-		return 0, false, fmt.Errorf("look up %q: %w", argv[0], err)
+		return started{}, fmt.Errorf("look up %q: %w", spec.argv[0], err)
+	}
+	exe, argv, env := path, spec.argv, spec.env
+	if len(spec.shim) > 0 {
+		exe, argv = spec.shim[0], append(append(slices.Clone(spec.shim), path), spec.argv...)
+	}
+	files := []uintptr{0, 1, 2} // crinit's own descriptors, untouched
+	for _, f := range spec.files {
+		files = append(files, f.Fd())
+	}
+	var r, w *os.File
+	if spec.notify {
+		if r, w, err = os.Pipe(); err != nil {
+			return started{}, fmt.Errorf("notify pipe: %w", err)
+		}
+		defer w.Close() // the child's copy is all that is needed
+		env = append(slices.Clone(env), notifyFDVar+"="+strconv.Itoa(len(files)))
+		files = append(files, w.Fd())
 	}
 	attr := &syscall.ProcAttr{
 		Env:   env,
-		Files: []uintptr{0, 1, 2}, // crinit's own descriptors, untouched
+		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Setpgid:   true,
 			Pdeathsig: syscall.SIGKILL,
@@ -45,12 +64,22 @@ func (h *osHost) start(argv, env []string) (pid int, foreground bool, err error)
 		attr.Sys.Foreground = true
 		attr.Sys.Ctty = 0
 	}
-	pid, err = syscall.ForkExec(path, argv, attr)
+	pid, err := syscall.ForkExec(exe, argv, attr)
 	if err != nil {
-		return 0, false, fmt.Errorf("exec %q: %w", path, err)
+		if r != nil {
+			r.Close()
+		}
+		return started{}, fmt.Errorf("exec %q: %w", path, err)
 	}
-	return pid, attr.Sys.Foreground, nil
+	st := started{pid: pid, foreground: attr.Sys.Foreground}
+	if r != nil {
+		st.notes = r
+	}
+	return st, nil
 }
+
+// notifyFDVar names the child's notify descriptor.
+const notifyFDVar = "CRINIT_NOTIFY_FD"
 
 // foregroundTTY reports whether stdin is crinit's controlling terminal, so
 // that the child's process group can take the foreground.

@@ -38,10 +38,11 @@ func awaitExit(t *testing.T, h *osHost, pid int) syscall.WaitStatus {
 // TestOSHost runs a real process tree through the host crinit uses.
 func TestOSHost(t *testing.T) {
 	h := newOSHost(os.Getpid(), "", nil)
-	pid, _, err := h.start([]string{"sh", "-c", "sleep 30 & wait"}, os.Environ())
+	st, err := h.start(startSpec{argv: []string{"sh", "-c", "sleep 30 & wait"}, env: os.Environ()})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	pid := st.pid
 	// Nothing tells when sh has forked and exec'd sleep: look until it has.
 	var procs []proc
 	execd := func() bool { return len(procs) == 2 && strings.HasPrefix(procs[1].Command, "sleep") }
@@ -84,7 +85,7 @@ func TestOSHost(t *testing.T) {
 	if err := h.signal(pid, syscall.SIGTERM); err != nil {
 		t.Errorf("signal to a reaped pid: %v, want ESRCH ignored", err)
 	}
-	if _, _, err := h.start([]string{"crinit-no-such-command"}, nil); err == nil {
+	if _, err := h.start(startSpec{argv: []string{"crinit-no-such-command"}}); err == nil {
 		t.Error("start of a missing command succeeded")
 	}
 }

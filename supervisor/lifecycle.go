@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"syscall"
 	"time"
@@ -60,6 +61,13 @@ type generation struct {
 
 	cleanSig  syscall.Signal // cleaning: the last signal sent to its remnants; 0 before the first
 	cleanPoll time.Time      // cleaning: when to look for remnants again
+
+	notes     io.Closer // the notify pipe's read end; nil without one
+	replacing Reason    // a planned restart started its successor; "" when none
+	stopAt    time.Time // when crinit began to stop it
+	readyAt   time.Time // when it became ready (running)
+	rss       uint64    // its tree's RSS at the last sample
+	readyRSS  uint64    // its tree's RSS at the first sample after it became ready
 
 	probe        *probe.Tracker
 	mem          *memWatch

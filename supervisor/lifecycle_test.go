@@ -52,10 +52,11 @@ func TestRemnants_TwoGenerations(t *testing.T) {
 		r := startRig(t, testConfig(), nil)
 		old := r.s.current
 		oldWorker := r.h.spawn(old.pid, "node worker.js", nil)
-		pid, _, err := r.h.start([]string{"node", "server.js"}, nil)
+		st, err := r.h.start(startSpec{argv: []string{"node", "server.js"}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		pid := st.pid
 		young := newGeneration(2, pid, false, time.Now(), &r.s.cfg)
 		youngWorker := r.h.spawn(pid, "node worker.js", nil)
 		grandchild := r.h.spawn(youngWorker, "sh", nil)

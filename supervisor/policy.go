@@ -86,6 +86,21 @@ func (r *Restarts) Decide(now time.Time, uptime time.Duration, reason Reason, co
 	return Decision{Restart: true, Delay: delay, InWindow: len(r.history)}
 }
 
+// Planned decides on a restart crinit plans while the sockets it holds
+// keep connections waiting: it counts in the budget, but takes no backoff
+// delay and leaves the backoff as it was, which is for failures.
+func (r *Restarts) Planned(now time.Time) Decision {
+	if r.p.Mode == Never {
+		return Decision{Why: "restart policy never", InWindow: r.InWindow(now)}
+	}
+	r.history = r.history[r.expired(now):]
+	if n := len(r.history); n >= r.p.Max {
+		return Decision{Exhausted: true, InWindow: n, Why: "budget exhausted"}
+	}
+	r.history = append(r.history, now)
+	return Decision{Restart: true, InWindow: len(r.history)}
+}
+
 // InWindow counts the restarts within the window that ends at now. It is
 // a pure query: only Decide forgets restarts that left the window.
 func (r *Restarts) InWindow(now time.Time) int {

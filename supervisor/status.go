@@ -40,6 +40,7 @@ type Status struct {
 	ShuttingDown     bool             `json:"shutting_down"`
 	Draining         bool             `json:"draining"`
 	Child            *ChildStatus     `json:"child"`
+	Children         []ChildStatus    `json:"children"` // every child alive, oldest first: two during an overlapped restart
 	Starts           int              `json:"starts"`
 	RestartsInWindow int              `json:"restarts_in_window"`
 	LastExit         *ExitStatus      `json:"last_exit"`
@@ -53,9 +54,12 @@ type Status struct {
 
 // ChildStatus describes the running child.
 type ChildStatus struct {
-	PID     int       `json:"pid"`
-	Started time.Time `json:"started"`
-	Argv    []string  `json:"argv,omitempty"`
+	PID        int       `json:"pid"`
+	Generation int       `json:"generation"` // 1 for the first child
+	Phase      Phase     `json:"phase"`
+	Started    time.Time `json:"started"`
+	RSSBytes   uint64    `json:"rss_bytes"` // its tree's, at the last sample
+	Argv       []string  `json:"argv,omitempty"`
 }
 
 // ExitStatus describes how the last child ended.
@@ -164,7 +168,11 @@ func (s *Supervisor) state() State {
 	case s.current == nil:
 		return StateStarting
 	}
-	switch s.current.phase {
+	g := s.current
+	if f := s.front(); f != nil {
+		g = f
+	}
+	switch g.phase {
 	case PhaseStarting:
 		return StateStarting
 	case PhaseRunning, PhaseDraining:
@@ -175,11 +183,23 @@ func (s *Supervisor) state() State {
 	return StateCleaning
 }
 
+// front is the generation that serves: the newest one running, or else
+// the current one while it lives. During an overlapped restart it is the
+// old child until the new one is ready.
+func (s *Supervisor) front() *generation {
+	for i := len(s.gens) - 1; i >= 0; i-- {
+		if s.gens[i].serving() {
+			return s.gens[i]
+		}
+	}
+	return s.live()
+}
+
 // publish makes the current state visible to Status.
 func (s *Supervisor) publish() {
 	// First: a publish that panics must not be retried in a busy loop.
 	s.published, s.stale = time.Now(), false
-	g := s.live()
+	g := s.front()
 	st := &Status{
 		State:            s.state(),
 		ShuttingDown:     s.shutdown,
@@ -193,10 +213,14 @@ func (s *Supervisor) publish() {
 		Tree:             s.tree,
 		Cgroup:           s.cgroup,
 	}
-	if g != nil {
-		st.Child = &ChildStatus{PID: g.pid, Started: g.started}
+	for _, a := range s.alive() {
+		c := ChildStatus{PID: a.pid, Generation: a.id, Phase: a.phase, Started: a.started, RSSBytes: a.rss}
 		if s.cfg.ShowArgv {
-			st.Child.Argv = s.cfg.Argv
+			c.Argv = s.cfg.Argv
+		}
+		st.Children = append(st.Children, c)
+		if a == g {
+			st.Child = &st.Children[len(st.Children)-1]
 		}
 	}
 	if s.cfg.Probe != nil {

@@ -34,12 +34,14 @@ func (s *Supervisor) reload(sig syscall.Signal) {
 		s.start()
 	case g != nil && g.serving():
 		s.log.Info("reload requested", "signal", signalName(sig), "pid", g.pid)
-		s.stop(g, ReasonReload, s.cfg.KillTimeout)
+		s.restart(g, ReasonReload)
 	case g != nil && g.phase == PhaseCleaning && g.end.decision.Restart && !s.shutdown:
 		s.log.Info("reload requested during clean-up", "signal", signalName(sig), "pid", g.pid)
 		g.end.decision.Delay = 0
 	case g != nil && g.phase == PhaseStopping:
 		s.log.Info("reload ignored: child stopping", "signal", signalName(sig))
+	case g != nil && g.phase == PhaseStarting:
+		s.log.Info("reload ignored: child starting", "signal", signalName(sig), "pid", g.pid)
 	default:
 		s.log.Info("reload ignored: no restart ahead", "signal", signalName(sig))
 	}
@@ -53,7 +55,9 @@ func (s *Supervisor) onShutdown(sig syscall.Signal) {
 	case s.backoff != nil:
 		s.shutdown = true
 		s.log.Info("shutdown requested during backoff", "signal", signalName(sig), "exit_code", s.backoff.code)
-		s.finish(s.backoff.code)
+		code := s.backoff.code
+		s.backoff = nil
+		s.exitWhenAlone(code)
 	case g != nil && g.phase == PhaseDraining:
 		s.log.Info("drain cut short", "signal", signalName(sig))
 		s.endDrain(g)
@@ -63,6 +67,7 @@ func (s *Supervisor) onShutdown(sig syscall.Signal) {
 		// Remnants of the last child are being cleared: no grace left.
 		s.shutdown = true
 		s.log.Info("shutdown requested", "signal", signalName(sig), "during", "remnant clean-up")
+		s.stopOthers(nil)
 		for _, c := range s.cleaning() {
 			s.cleanNow(c)
 		}
@@ -70,6 +75,7 @@ func (s *Supervisor) onShutdown(sig syscall.Signal) {
 		s.shutdown = true
 		s.log.Info("shutdown requested", "signal", signalName(sig), "stop_timeout_ms", s.cfg.StopTimeout.Milliseconds(),
 			"drain_delay_ms", s.cfg.DrainDelay.Milliseconds())
+		s.stopOthers(g)
 		if s.cfg.DrainDelay > 0 && g.phase == PhaseRunning {
 			// Not ready from now on; the child keeps serving meanwhile.
 			g.held = sig
@@ -77,6 +83,16 @@ func (s *Supervisor) onShutdown(sig syscall.Signal) {
 			return
 		}
 		s.beginShutdown(g, sig)
+	}
+}
+
+// stopOthers stops, for a shutdown, every generation but g still alive:
+// one an overlapped restart is replacing.
+func (s *Supervisor) stopOthers(g *generation) {
+	for _, o := range s.alive() {
+		if o != g {
+			s.stop(o, ReasonShutdown, s.cfg.StopTimeout)
+		}
 	}
 }
 
@@ -119,9 +135,10 @@ func (s *Supervisor) forward(sig syscall.Signal) {
 // stop asks g's process group to stop with SIGTERM, for reason, and
 // arms the SIGKILL that follows after timeout.
 func (s *Supervisor) stop(g *generation, reason Reason, timeout time.Duration) {
-	if !g.serving() {
+	if !g.serving() && g.phase != PhaseStarting {
 		return
 	}
+	g.stopAt = time.Now()
 	held := g.held
 	g.stopReason, g.held = reason, 0
 	if !s.move(g, PhaseStopping, time.Now().Add(timeout)) {

@@ -53,6 +53,13 @@ type Supervisor struct {
 	probeIvl chan time.Duration // to the prober: its interval from now on
 	probeAt  time.Duration      // the interval last asked for
 
+	exiting bool            // exitCode is due once every generation is gone
+	unheld  map[string]bool // addresses the app listened on that crinit does not hold, warned of
+	notes   chan<- note     // where readNotes sends
+	panics  chan<- workerPanic
+	quit    chan struct{}  // closed when the loop ends
+	readers sync.WaitGroup // the notify pipes' readers
+
 	counters
 	status atomic.Pointer[Status]
 }
@@ -68,7 +75,8 @@ type inputs struct {
 	sigs    <-chan os.Signal
 	samples <-chan sampler.Sample
 	probes  <-chan probe.Result
-	panics  <-chan workerPanic
+	panics  chan workerPanic
+	notes   chan note
 }
 
 // workerPanic is a panic that ended one of the loop's worker goroutines.
@@ -131,7 +139,7 @@ func (s *Supervisor) Run() int {
 	defer wg.Wait()
 	defer cancel()
 	panics := make(chan workerPanic, 2)
-	in := inputs{sigs: sigs, panics: panics}
+	in := inputs{sigs: sigs, panics: panics, notes: make(chan note)}
 	if s.cfg.SampleInterval > 0 {
 		samples := make(chan sampler.Sample, 1)
 		in.samples = samples
@@ -171,10 +179,18 @@ func (s *Supervisor) run(in inputs) int {
 		s.probeSt.Target = s.cfg.Probe.Target().String()
 		s.probeAt = s.cfg.ProbeInterval
 	}
+	s.notes, s.panics, s.quit, s.unheld = in.notes, in.panics, make(chan struct{}), map[string]bool{}
 	s.safely("start", s.start)
 	s.safely("publish", s.publish)
 	s.loop(in)
 	s.safely("publish", s.publish)
+	close(s.quit)
+	for _, g := range s.gens {
+		if g.notes != nil {
+			_ = g.notes.Close()
+		}
+	}
+	s.readers.Wait()
 	s.log.Info("shutdown", "exit_code", s.exitCode, "orphans_reaped", s.orphans, "starts", s.starts)
 	return s.exitCode
 }
@@ -197,6 +213,8 @@ func (s *Supervisor) loop(in inputs) {
 			s.safely("sample", func() { s.onSample(smp) })
 		case r := <-in.probes:
 			s.safely("probe", func() { s.onProbe(r) })
+		case n := <-in.notes:
+			s.safely("notify", func() { s.onNote(n) })
 		case p := <-in.panics:
 			s.log.Error("worker stopped", "worker", p.worker, "panic", fmt.Sprint(p.value), "stack", string(p.stack))
 		case <-wake.C:
@@ -236,6 +254,8 @@ func (s *Supervisor) onTimers() {
 	now := time.Now()
 	for _, g := range append([]*generation(nil), s.gens...) {
 		switch {
+		case g.phase == PhaseStarting && !g.deadline.IsZero() && !now.Before(g.deadline):
+			s.notReady(g)
 		case g.phase == PhaseDraining && !now.Before(g.deadline):
 			s.endDrain(g)
 		case g.phase == PhaseStopping && !g.deadline.IsZero() && !now.Before(g.deadline):

@@ -19,20 +19,74 @@ func (s *Supervisor) onSample(smp sampler.Sample) {
 	if smp.Cgroup != nil {
 		s.cgroup = smp.Cgroup
 	}
-	g := s.live()
-	if g == nil || smp.At.Before(g.started) {
+	alive := s.alive()
+	if len(alive) == 0 || smp.At.Before(alive[0].started) {
 		return // no child, or a reading of an earlier one
 	}
 	sum, most := smp.FDs()
 	s.tree = &TreeStatus{At: smp.At, Processes: len(smp.Procs), RSSBytes: smp.RSS, FDs: sum, MaxFDs: most}
-	if !g.serving() || len(smp.Procs) == 0 {
+	if len(smp.Procs) == 0 {
 		return
 	}
-	s.raiseOOMScores(g, smp)
-	s.checkMemory(g, smp)
-	if g.serving() {
-		s.checkFDs(g, smp)
+	for _, part := range s.partition(smp) {
+		g := part.gen
+		if !g.alive() || part.smp.At.Before(g.started) {
+			continue
+		}
+		g.rss = part.smp.RSS
+		if g.readyRSS == 0 && g.serving() {
+			g.readyRSS = g.rss
+		}
+		s.raiseOOMScores(g, part.smp)
+		if g.serving() {
+			s.checkMemory(g, part.smp)
+		}
+		if g.serving() {
+			s.checkFDs(g, part.smp)
+		}
 	}
+}
+
+// share is the part of a sample that belongs to one generation.
+type share struct {
+	gen *generation
+	smp sampler.Sample
+}
+
+// partition splits a sample between the living generations: each gets
+// its child's subtree. Orphans reparented to crinit go to the oldest: they
+// are most likely what a replaced child left. With one generation, it
+// gets the whole tree.
+func (s *Supervisor) partition(smp sampler.Sample) []share {
+	alive := s.alive()
+	if len(alive) == 1 {
+		return []share{{gen: alive[0], smp: smp}}
+	}
+	owner := make(map[int]*generation, len(smp.Procs))
+	for _, g := range alive {
+		owner[g.pid] = g
+	}
+	parts := make(map[*generation][]sampler.Proc, len(alive))
+	for _, p := range smp.Procs { // parents come before their children
+		g := owner[p.PID]
+		if g == nil {
+			if g = owner[p.PPID]; g == nil {
+				g = alive[0]
+			}
+			owner[p.PID] = g
+		}
+		parts[g] = append(parts[g], p)
+	}
+	out := make([]share, 0, len(alive))
+	for _, g := range alive {
+		ps := parts[g]
+		part := sampler.Sample{At: smp.At, Procs: ps, RSS: sampler.TreeRSS(ps), Cgroup: smp.Cgroup, Err: smp.Err}
+		for _, p := range ps {
+			part.RSSSum += p.RSS
+		}
+		out = append(out, share{gen: g, smp: part})
+	}
+	return out
 }
 
 // raiseOOMScores raises oom_score_adj to the child's for every process of
@@ -70,7 +124,7 @@ func (s *Supervisor) checkMemory(g *generation, smp sampler.Sample) {
 			args = append(args, "cgroup_usage_bytes", smp.Cgroup.Usage, "cgroup_limit_bytes", smp.Cgroup.Limit)
 		}
 		s.log.Warn("rss limit exceeded", args...)
-		s.stop(g, ReasonRSSLimit, s.cfg.KillTimeout)
+		s.restart(g, ReasonRSSLimit)
 	}
 }
 
@@ -93,7 +147,7 @@ func (s *Supervisor) checkFDs(g *generation, smp sampler.Sample) {
 		if !s.cfg.FDLimit.Off() && fds >= s.cfg.FDLimit.Of(p.FDLimit) {
 			s.log.Warn("fd limit exceeded", "pid", p.PID, "command", s.host.command(p.PID), "fds", fds,
 				"limit", s.cfg.FDLimit.Of(p.FDLimit), "rlimit_nofile", p.FDLimit)
-			s.stop(g, ReasonFDLimit, s.cfg.KillTimeout)
+			s.restart(g, ReasonFDLimit)
 			return
 		}
 		if !s.cfg.FDWarn.Off() && fds >= s.cfg.FDWarn.Of(p.FDLimit) && !g.fdWarned[p.PID] {
@@ -158,7 +212,7 @@ func (s *Supervisor) onProbe(r probe.Result) {
 	}
 	if v.Unhealthy {
 		s.probeLog.Warn("probe unhealthy, restarting child", "target", s.probeSt.Target, "failures", v.Failures)
-		s.stop(g, ReasonProbe, s.cfg.KillTimeout)
+		s.restart(g, ReasonProbe)
 	}
 }
 

@@ -1,0 +1,163 @@
+package supervisor
+
+import (
+	"bufio"
+	"io"
+	"strings"
+	"time"
+)
+
+// note is one line a child wrote to its notify pipe.
+type note struct {
+	gen int // the generation whose pipe it came through
+	msg string
+}
+
+// readNotes hands each line of a generation's notify pipe to the loop,
+// on a goroutine of its own that ends with the pipe or the loop.
+func (s *Supervisor) readNotes(gen int, r io.Reader) {
+	out, quit := s.notes, s.quit
+	worker(&s.readers, "notify reader", s.panics, func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case out <- note{gen: gen, msg: sc.Text()}:
+			case <-quit:
+				return
+			}
+		}
+	})
+}
+
+// onNote acts on one readiness message: READY=1 (sd_notify's word, which
+// the node preload sends once the app listens on a held socket), and the
+// preload's own CRINIT_UNHELD and CRINIT_STOPPING.
+func (s *Supervisor) onNote(n note) {
+	var g *generation
+	for _, o := range s.gens {
+		if o.id == n.gen && o.alive() {
+			g = o
+		}
+	}
+	if g == nil {
+		return
+	}
+	key, value, _ := strings.Cut(n.msg, "=")
+	switch key {
+	case "READY":
+		if value == "1" && g.phase == PhaseStarting {
+			s.becameReady(g, time.Now())
+		}
+	case "CRINIT_UNHELD":
+		if !s.unheld[value] {
+			s.unheld[value] = true
+			s.log.Warn("listen not held", "pid", g.pid, "generation", g.id, "address", value)
+		}
+	case "CRINIT_STOPPING":
+		s.log.Info("child stopping gracefully", "pid", g.pid, "generation", g.id)
+	}
+}
+
+// becameReady moves a starting generation to running; the generations it
+// replaces are stopped now that it serves.
+func (s *Supervisor) becameReady(g *generation, now time.Time) {
+	if !s.move(g, PhaseRunning, time.Time{}) {
+		return
+	}
+	g.readyAt = now
+	if s.cfg.AwaitReady {
+		s.log.Info("child ready", "pid", g.pid, "generation", g.id, "ready_ms", now.Sub(g.started).Milliseconds())
+	}
+	s.paceProbe()
+	for _, o := range s.gens {
+		if o != g && o.replacing != "" && o.serving() {
+			s.stop(o, o.replacing, s.cfg.KillTimeout)
+		}
+	}
+}
+
+// notReady stops a child that did not become ready in time: a failed start.
+func (s *Supervisor) notReady(g *generation) {
+	s.log.Warn("child not ready", "pid", g.pid, "generation", g.id, "ready_timeout_ms", s.cfg.ReadyTimeout.Milliseconds())
+	s.stop(g, ReasonNotReady, s.cfg.KillTimeout)
+}
+
+// restart restarts g for reason, a restart crinit plans: overlapped when
+// it may be (the next child starts first and g is stopped once it is
+// ready), else by stopping g first and letting the policy decide at its
+// exit.
+func (s *Supervisor) restart(g *generation, reason Reason) {
+	if g != s.current || g.replacing != "" || !s.canOverlap(g) {
+		s.stop(g, reason, s.cfg.KillTimeout)
+		return
+	}
+	now := time.Now()
+	d := Decision{Restart: true, InWindow: s.restarts.InWindow(now)}
+	if reason != ReasonReload { // a reload is the operator's: outside the budget
+		d = s.restarts.Planned(now)
+	}
+	if !d.Restart {
+		s.stop(g, reason, s.cfg.KillTimeout) // the policy says why at its exit
+		return
+	}
+	g.replacing = reason
+	s.restartsBy[reason]++
+	s.log.Info("overlap started", "pid", g.pid, "generation", g.id, "reason", reason, "restarts_in_window", d.InWindow)
+	if _, err := s.spawn(); err != nil {
+		s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "start failed", "error", err)
+		g.replacing = ""
+		s.stop(g, reason, s.cfg.KillTimeout)
+	}
+}
+
+// canOverlap reports whether g's successor may start while g runs: the
+// cgroup must have room for a second child.
+func (s *Supervisor) canOverlap(g *generation) bool {
+	if !s.cfg.Overlap || len(s.alive()) > 1 {
+		return false
+	}
+	m, ok := s.host.memory()
+	if !ok || m.Limit == 0 {
+		return true // no limit: nothing to run out of
+	}
+	need := s.cfg.OverlapReserve
+	if need == 0 {
+		need = g.readyRSS
+	}
+	var room uint64
+	if m.Limit > m.Usage {
+		room = m.Limit - m.Usage
+	}
+	if room >= need {
+		return true
+	}
+	s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "headroom", "headroom_bytes", room,
+		"needed_bytes", need, "limit_bytes", m.Limit, "usage_bytes", m.Usage)
+	return false
+}
+
+// alive lists the generations whose process runs, oldest first.
+func (s *Supervisor) alive() []*generation {
+	var out []*generation
+	for _, g := range s.gens {
+		if g.alive() {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// exitWhenAlone ends supervision with code once no generation is left:
+// those still running are stopped first.
+func (s *Supervisor) exitWhenAlone(code int) {
+	if len(s.gens) == 0 {
+		s.finish(code)
+		return
+	}
+	s.exiting, s.exitCode = true, code
+	for _, g := range s.gens {
+		if g.serving() || g.phase == PhaseStarting {
+			s.stop(g, ReasonShutdown, s.cfg.StopTimeout)
+		}
+	}
+}
