@@ -151,8 +151,12 @@ func (s *Supervisor) decide(reason Reason, now time.Time, uptime time.Duration, 
 
 func (s *Supervisor) logExit(g *generation, uptime time.Duration) {
 	e, d := g.end, g.end.decision
+	inWindow := d.InWindow
+	if !e.current { // it took no decision of its own
+		inWindow = s.restarts.InWindow(e.at)
+	}
 	args := []any{"pid", g.pid, "exit_code", e.code, "uptime_ms", uptime.Milliseconds(),
-		"reason", e.reason, "restarts_in_window", d.InWindow}
+		"reason", e.reason, "restarts_in_window", inWindow}
 	if e.status.Signaled() {
 		args = append(args, "signal", signalName(e.status.Signal()), "core_dumped", e.status.CoreDump())
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/listen"
 	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/supervisor"
 )
@@ -63,6 +64,14 @@ type options struct {
 	healthAddr         string // "": no endpoint
 	drainDelay         time.Duration
 	statusShowArgv     bool
+
+	listen         []listen.Addr // the sockets crinit holds; none: the app binds its own
+	listenBacklog  int           // 0: the kernel's somaxconn
+	listenPreload  bool
+	listenGraceful bool
+	readyTimeout   time.Duration
+	overlap        bool
+	overlapReserve uint64 // bytes; 0: the replaced child's RSS when it became ready
 }
 
 // flagSpec is one flag: its name, default, help, and how its value goes
@@ -71,6 +80,10 @@ type flagSpec struct {
 	name, value, usage string
 	parse              func(o *options, v string) error
 }
+
+// repeatable flags may be given more than once; their variable holds the
+// values comma-separated, and parse gets them so.
+var repeatable = map[string]bool{"listen": true}
 
 // flagSpecs lists crinit's flags in the order --help shows them.
 var flagSpecs = []flagSpec{
@@ -217,6 +230,41 @@ var flagSpecs = []flagSpec{
 			o.healthAddr = v
 			return nil
 		}},
+	{"listen", "", "hold a listening socket for the app across restarts, repeatable: tcp://HOST:PORT, HOST:PORT, :PORT or unix:///path",
+		func(o *options, v string) error {
+			for _, s := range strings.Split(v, ",") {
+				if s == "" {
+					continue
+				}
+				a, err := listen.Parse(s)
+				if err != nil {
+					return fmt.Errorf("%q: %w", s, err)
+				}
+				o.listen = append(o.listen, a)
+			}
+			return nil
+		}},
+	{"listen-backlog", "0", "backlog of the held sockets; 0: the kernel's somaxconn",
+		func(o *options, v string) error {
+			n, err := parseCount(v)
+			o.listenBacklog = int(min(n, 1<<20))
+			return err
+		}},
+	{"listen-preload", "true", "for a node child, make the app's server.listen(PORT) use the held socket (a preload in NODE_OPTIONS)",
+		func(o *options, v string) (err error) { o.listenPreload, err = parseBool(v); return }},
+	{"listen-graceful", "true", "with the preload, SIGTERM to an app without a handler of its own stops accepting, finishes requests and exits 0",
+		func(o *options, v string) (err error) { o.listenGraceful, err = parseBool(v); return }},
+	{"ready-timeout", "30s", "with the preload, how long a new child has to listen on a held socket (or send READY=1) before it counts as a failed start",
+		func(o *options, v string) (err error) { o.readyTimeout, err = positiveDuration(v); return }},
+	{"restart-overlap", "auto", "with --listen, restarts crinit plans start the new child before stopping the old one: auto (when memory allows) or never",
+		func(o *options, v string) error {
+			if o.overlap = v == "auto"; v != "auto" && v != "never" {
+				return errors.New("want auto or never")
+			}
+			return nil
+		}},
+	{"overlap-reserve", "0", "memory an overlapped restart needs free in the cgroup; 0: the old child's RSS when it became ready",
+		func(o *options, v string) (err error) { o.overlapReserve, err = parseSizeBytes(v); return }},
 	{"drain-delay", "0s", "on SIGTERM, how long /readyz answers 503 before the signal is forwarded",
 		func(o *options, v string) (err error) { o.drainDelay, err = parseDuration(v); return }},
 	{"status-show-argv", "false", "show the child's argv in /status (it may hold secrets)",
@@ -249,6 +297,10 @@ func newApp(stdout, stderr io.Writer, command []string, supervise func(options) 
 	for i, f := range flagSpecs {
 		// crinit parses every value itself, so that a bad one gets the same
 		// message from the command line and from the environment.
+		if repeatable[f.name] {
+			flags[i] = &cli.StringSliceFlag{Name: f.name, Usage: f.usage, EnvVars: []string{envName(f.name)}}
+			continue
+		}
 		flags[i] = &cli.StringFlag{Name: f.name, Value: f.value, Usage: f.usage, EnvVars: []string{envName(f.name)}}
 	}
 	return &cli.App{
@@ -303,6 +355,9 @@ func parseOptions(c *cli.Context, command []string) (options, error) {
 	}
 	for _, f := range flagSpecs {
 		v := c.String(f.name)
+		if repeatable[f.name] {
+			v = strings.Join(c.StringSlice(f.name), ",")
+		}
 		if err := f.parse(&o, v); err != nil {
 			return o, invalid(f.name, v, err)
 		}

@@ -13,6 +13,9 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == shimArg {
+		os.Exit(execShim(os.Args[2], os.Args[3:]))
+	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

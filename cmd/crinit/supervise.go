@@ -13,6 +13,7 @@ import (
 	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/endpoint"
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/listen"
 	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/supervisor"
 )
@@ -41,6 +42,13 @@ func supervise(o options, stdout io.Writer) int {
 		return exitUsage
 	}
 	cfg.Cgroup = cg
+	if len(o.listen) > 0 {
+		release, err := holdSockets(o, &cfg, log)
+		if err != nil {
+			return exitUsage
+		}
+		defer release()
+	}
 	sup, err := supervisor.New(cfg, log)
 	if err != nil {
 		log.Error("supervisor not started", "error", err)
@@ -204,4 +212,43 @@ func warnUnworkable(o options, cgLimit uint64, log hclog.Logger) {
 	if cgLimit > 0 && heap >= cgLimit {
 		log.Warn("heap size at or over the cgroup limit", "heap_bytes", heap, "cgroup_limit_bytes", cgLimit)
 	}
+}
+
+// holdSockets binds every --listen address and sets cfg up to pass the
+// sockets to each child: as descriptors 3, 4, … through crinit's exec
+// shim, which sets LISTEN_PID; with the node preload unless it is off.
+// release closes them.
+func holdSockets(o options, cfg *supervisor.Config, log hclog.Logger) (release func(), err error) {
+	socks := make([]*listen.Socket, 0, len(o.listen))
+	release = func() {
+		for _, s := range socks {
+			_ = s.Close()
+		}
+	}
+	for _, a := range o.listen {
+		s, err := listen.Bind(a, o.listenBacklog)
+		if err != nil {
+			log.Error("socket not held", "flag", "--listen", "variable", envName("listen"), "address", a.String(), "error", err)
+			release()
+			return nil, fmt.Errorf("hold --listen %s: %w", a, err)
+		}
+		log.Info("socket held", "address", a.String(), "bound", s.Bound.String(), "fd", 3+len(socks), "name", s.Name())
+		socks = append(socks, s)
+		cfg.Files = append(cfg.Files, s.File)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		log.Error("socket not held", "flag", "--listen", "error", fmt.Errorf("find crinit's binary for its exec shim: %w", err))
+		release()
+		return nil, fmt.Errorf("find crinit's binary: %w", err)
+	}
+	cfg.Shim = []string{self, shimArg}
+	cfg.Env = append(cfg.Env, listen.Env(socks)...)
+	cfg.Notify = true
+	cfg.Overlap, cfg.OverlapReserve = o.overlap, o.overlapReserve
+	if o.listenPreload && limits.IsNode(cfg.Argv[0]) {
+		cfg.Env = listen.WithPreload(cfg.Env, o.listenGraceful)
+		cfg.AwaitReady, cfg.ReadyTimeout = true, o.readyTimeout
+	}
+	return release, nil
 }
