@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/listen"
 	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/supervisor"
 )
@@ -83,7 +84,24 @@ func defaults(argv ...string) options {
 		probeTimeout:       10 * time.Second,
 		probePolicy:        probe.Policy{Retries: 3, StartPeriod: 40 * time.Second},
 		healthAddr:         "127.0.0.1:9753",
+		listenPreload:      true,
+		listenGraceful:     true,
+		readyTimeout:       30 * time.Second,
+		overlap:            true,
 	}
+}
+
+// addrs parses --listen values the test knows to be valid.
+func addrs(ss ...string) []listen.Addr {
+	var out []listen.Addr
+	for _, s := range ss {
+		a, err := listen.Parse(s)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // supervised checks that r is one successful call to supervise with want.
@@ -217,6 +235,14 @@ func TestApp_Flags(t *testing.T) {
 		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "TRUE", "false", func(o *options) { o.statusShowArgv = true }},
 		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "false", "true", func(o *options) { o.statusShowArgv = false }},
 		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "0", "true", func(o *options) { o.statusShowArgv = false }},
+		{"listen", "CRINIT_LISTEN", ":3000", "", func(o *options) { o.listen = addrs(":3000") }},
+		{"listen", "CRINIT_LISTEN", "tcp://[::]:3000,unix:///run/app.sock", "", func(o *options) { o.listen = addrs("[::]:3000", "unix:///run/app.sock") }},
+		{"listen-backlog", "CRINIT_LISTEN_BACKLOG", "128", "0", func(o *options) { o.listenBacklog = 128 }},
+		{"listen-preload", "CRINIT_LISTEN_PRELOAD", "false", "true", func(o *options) { o.listenPreload = false }},
+		{"listen-graceful", "CRINIT_LISTEN_GRACEFUL", "false", "true", func(o *options) { o.listenGraceful = false }},
+		{"ready-timeout", "CRINIT_READY_TIMEOUT", "5s", "30s", func(o *options) { o.readyTimeout = 5 * time.Second }},
+		{"restart-overlap", "CRINIT_RESTART_OVERLAP", "never", "auto", func(o *options) { o.overlap = false }},
+		{"overlap-reserve", "CRINIT_OVERLAP_RESERVE", "64MiB", "0", func(o *options) { o.overlapReserve = 64 << 20 }},
 	}
 	for _, tt := range tests {
 		want := defaults("node", "server.js")
@@ -394,6 +420,14 @@ func TestApp_Invalid(t *testing.T) {
 		{"log-format xml", []string{"--log-format", "xml"}, nil, []string{"--log-format", "CRINIT_LOG_FORMAT", `"xml"`}},
 		{"log-level loud", []string{"--log-level", "loud"}, nil, []string{"--log-level", "CRINIT_LOG_LEVEL", `"loud"`}},
 		{"log-level off", []string{"--log-level", "off"}, nil, []string{"--log-level", "CRINIT_LOG_LEVEL", `"off"`}},
+		{"listen no port", []string{"--listen", "127.0.0.1"}, nil, []string{"--listen", "CRINIT_LISTEN", `"127.0.0.1"`}},
+		{"listen port 0", []string{"--listen", ":0"}, nil, []string{"--listen", "CRINIT_LISTEN", `":0"`}},
+		{"listen udp", []string{"--listen", "udp://:53"}, nil, []string{"--listen", "CRINIT_LISTEN", `"udp://:53"`}},
+		{"listen relative unix", []string{"--listen", "unix://app.sock"}, nil, []string{"--listen", "CRINIT_LISTEN", `"unix://app.sock"`, "absolute"}},
+		{"env listen bad second", nil, map[string]string{"CRINIT_LISTEN": ":3000,:99999"}, []string{"--listen", "CRINIT_LISTEN", `":99999"`}},
+		{"restart-overlap sometimes", []string{"--restart-overlap", "sometimes"}, nil, []string{"--restart-overlap", "CRINIT_RESTART_OVERLAP", `"sometimes"`}},
+		{"ready-timeout zero", []string{"--ready-timeout", "0s"}, nil, []string{"--ready-timeout", "CRINIT_READY_TIMEOUT", `"0s"`}},
+		{"overlap-reserve word", []string{"--overlap-reserve", "lots"}, nil, []string{"--overlap-reserve", "CRINIT_OVERLAP_RESERVE", `"lots"`}},
 
 		{"env nofile letters", nil, map[string]string{"CRINIT_NOFILE": "abc"}, []string{"--nofile", "CRINIT_NOFILE", `"abc"`}},
 		{"env nofile negative", nil, map[string]string{"CRINIT_NOFILE": "-1"}, []string{"--nofile", "CRINIT_NOFILE", `"-1"`}},
