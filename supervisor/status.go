@@ -160,19 +160,19 @@ func (s *Supervisor) Status() *Status {
 
 // state is the supervisor's State: its own, or its current generation's.
 func (s *Supervisor) state() State {
-	switch {
-	case s.done:
+	if s.done {
 		return StateDone
+	}
+	g := s.front()
+	switch {
+	case g != nil && g.serving():
+		return StateRunning // a replaced child serves while its successor starts or backs off
 	case s.backoff != nil:
 		return StateBackoff
 	case s.current == nil:
 		return StateStarting
 	}
-	g := s.current
-	if f := s.front(); f != nil {
-		g = f
-	}
-	switch g.phase {
+	switch s.current.phase {
 	case PhaseStarting:
 		return StateStarting
 	case PhaseRunning, PhaseDraining:
