@@ -196,3 +196,22 @@ func TestNotes(t *testing.T) {
 		r.stop()
 	})
 }
+
+// TestReady_Probe: with a probe and no READY=1, the first passing probe
+// makes a new child ready.
+func TestReady_Probe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := listenConfig()
+		cfg.Probe, cfg.ProbeInterval, cfg.ProbePolicy.Retries = newTestProber(t), 10*time.Second, 3
+		r := startRig(t, cfg, func(h *fakeHost) { h.child = nodeLike })
+		r.probe(false)
+		if st := r.s.Status().State; st != StateStarting {
+			t.Fatalf("state %s after a failed probe, want starting", st)
+		}
+		r.probe(true)
+		if st := r.s.Status(); st.State != StateRunning || !st.Ready() {
+			t.Errorf("after a passing probe: state %s ready %v, want running and ready", st.State, st.Ready())
+		}
+		r.stop()
+	})
+}

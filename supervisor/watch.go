@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -191,6 +192,12 @@ func (s *Supervisor) pruneSnapshots(keep int) {
 func (s *Supervisor) onProbe(r probe.Result) {
 	last := s.probeSt.record(r)
 	g := s.live()
+	if g != nil && g.phase == PhaseStarting && r.OK && !r.Start.Before(g.started) {
+		s.probeLog.Info("probe healthy", "target", s.probeSt.Target, "duration_ms", last.DurationMS, "http_status", r.Status)
+		g.probe.Observe(r)
+		s.becameReady(g, time.Now()) // awaited readiness: the app answers
+		return
+	}
 	if g == nil || !g.serving() || r.Start.Before(g.started) {
 		return // no child, or a probe of an earlier one
 	}

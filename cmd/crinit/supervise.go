@@ -246,9 +246,12 @@ func holdSockets(o options, cfg *supervisor.Config, log hclog.Logger) (release f
 	cfg.Env = append(cfg.Env, listen.Env(socks)...)
 	cfg.Notify = true
 	cfg.Overlap, cfg.OverlapReserve = o.overlap, o.overlapReserve
-	if o.listenPreload && limits.IsNode(cfg.Argv[0]) {
+	preload := o.listenPreload && limits.IsNode(cfg.Argv[0])
+	if preload {
 		cfg.Env = listen.WithPreload(cfg.Env, o.listenGraceful)
-		cfg.AwaitReady, cfg.ReadyTimeout = true, o.readyTimeout
 	}
+	// A new child is awaited when something will say it is ready: the
+	// preload, or the probe. Otherwise it counts as ready once started.
+	cfg.AwaitReady, cfg.ReadyTimeout = preload || o.probeURL != nil, o.readyTimeout
 	return release, nil
 }
