@@ -417,6 +417,8 @@ func TestMetrics(t *testing.T) {
 		s.RestartsByReason = map[supervisor.Reason]int64{supervisor.ReasonExit: 1, supervisor.ReasonProbe: 2, supervisor.ReasonOOMKill: 1}
 		s.OrphansReaped = 7
 		s.Tree = &supervisor.TreeStatus{Processes: 3, RSSBytes: 123456789, FDs: 42, MaxFDs: 30}
+		s.Children = []supervisor.ChildStatus{{Generation: 4, Phase: supervisor.PhaseRunning, RSSBytes: 100 << 20},
+			{Generation: 5, Phase: supervisor.PhaseStarting, RSSBytes: 20 << 20}}
 		s.Cgroup = &cgroup.Memory{Limit: 512 << 20, Usage: 100 << 20, OOMKills: 1}
 		s.Probe = &supervisor.ProbeStatus{State: "healthy", Count: 10, FailuresTotal: 4, DurationSum: 1500 * time.Millisecond}
 	})
@@ -451,6 +453,8 @@ func TestMetrics(t *testing.T) {
 		{"crinit_cgroup_memory_usage_bytes", nil, 100 << 20, dto.MetricType_GAUGE},
 		{"crinit_cgroup_memory_limit_bytes", nil, 512 << 20, dto.MetricType_GAUGE},
 		{"crinit_cgroup_oom_kills", nil, 1, dto.MetricType_GAUGE},
+		{"crinit_child_generation_rss_bytes", []string{"generation", "4", "phase", "running"}, 100 << 20, dto.MetricType_GAUGE},
+		{"crinit_child_generation_rss_bytes", []string{"generation", "5", "phase", "starting"}, 20 << 20, dto.MetricType_GAUGE},
 	}
 	for _, tt := range tests {
 		if got := value(t, mfs, tt.name, tt.labels...); got != tt.want {
@@ -462,16 +466,16 @@ func TestMetrics(t *testing.T) {
 	}
 	// Every reason appears, so that rate() works from the first scrape;
 	// shutdown is not a restart reason.
-	if n := len(mfs["crinit_child_exits_total"].GetMetric()); n != 9 {
-		t.Errorf("crinit_child_exits_total has %d reasons, want 9", n)
+	if n, want := len(mfs["crinit_child_exits_total"].GetMetric()), len(supervisor.Reasons()); n != want {
+		t.Errorf("crinit_child_exits_total has %d reasons, want %d", n, want)
 	}
 	for _, m := range mfs["crinit_restarts_total"].GetMetric() {
 		if hasLabels(m, []string{"reason", "shutdown"}) {
 			t.Error("crinit_restarts_total has a shutdown reason")
 		}
 	}
-	if n := len(mfs["crinit_restarts_total"].GetMetric()); n != 8 {
-		t.Errorf("crinit_restarts_total has %d reasons, want 8", n)
+	if n, want := len(mfs["crinit_restarts_total"].GetMetric()), len(supervisor.Reasons())-1; n != want {
+		t.Errorf("crinit_restarts_total has %d reasons, want %d", n, want)
 	}
 
 	dur := mfs["crinit_probe_duration_seconds"]

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"fmt"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ type collector struct {
 	starts, exits, restarts, oomKills, reap *prometheus.Desc
 	probeDur, probeFail, probeUp            *prometheus.Desc
 	cgUsage, cgLimit, cgOOM                 *prometheus.Desc
+	genRSS                                  *prometheus.Desc
 }
 
 func newCollector(src Source, log hclog.Logger) *collector {
@@ -45,6 +47,8 @@ func newCollector(src Source, log hclog.Logger) *collector {
 		cgUsage:   d("cgroup_memory_usage_bytes", "Memory charged to crinit's cgroup."),
 		cgLimit:   d("cgroup_memory_limit_bytes", "Memory limit of crinit's cgroup; 0 when there is none."),
 		cgOOM:     d("cgroup_oom_kills", "The cgroup's oom_kill counter."),
+		genRSS: d("child_generation_rss_bytes", "RSS of each living child's tree at the last sample, by generation "+
+			"(two during an overlapped restart).", "generation", "phase"),
 	}
 }
 
@@ -72,6 +76,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.rss, float64(st.Tree.RSSBytes))
 		gauge(c.fds, float64(st.Tree.FDs))
 		gauge(c.procs, float64(st.Tree.Processes))
+	}
+	for _, g := range st.Children {
+		gauge(c.genRSS, float64(g.RSSBytes), strconv.Itoa(g.Generation), string(g.Phase))
 	}
 	gauge(c.inWindow, float64(st.RestartsInWindow))
 	counter(c.starts, float64(st.Starts))
