@@ -326,6 +326,7 @@ type rig struct {
 	log     *syncBuffer
 	code    chan int
 	ended   chan struct{}
+	notes   chan note
 }
 
 // testConfig is a configuration with the CLI's defaults.
@@ -361,10 +362,10 @@ func startRig(t *testing.T, cfg Config, setup func(*fakeHost)) *rig {
 	if cfg.Probe != nil {
 		r.s.probeIvl = make(chan time.Duration, 1)
 	}
-	r.ended = make(chan struct{})
+	r.ended, r.notes = make(chan struct{}), make(chan note)
 	go func() {
 		defer close(r.ended)
-		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics, notes: make(chan note)})
+		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics, notes: r.notes})
 	}()
 	t.Cleanup(r.end)
 	synctest.Wait()

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -144,5 +145,36 @@ func TestRun(t *testing.T) {
 	st := s.Status()
 	if st.State != StateDone || st.LastExit == nil || st.LastExit.Code != 3 || st.Tree == nil {
 		t.Errorf("status %+v, want done after exit 3 with the tree sampled", st)
+	}
+}
+
+// TestNotifySocket sends sd_notify datagrams to a real notify socket: each
+// line arrives with the sender's pid.
+func TestNotifySocket(t *testing.T) {
+	ns, err := listenNotify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, quit := make(chan note), make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); ns.read(out, quit) }()
+	defer func() { close(quit); ns.conn.Close(); <-done }()
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: ns.name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("READY=1\nSTATUS=serving\n")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"READY=1", "STATUS=serving"} {
+		select {
+		case n := <-out:
+			if n.msg != want || n.pid != os.Getpid() {
+				t.Errorf("note %+v, want %q from pid %d", n, want, os.Getpid())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no note %q", want)
+		}
 	}
 }

@@ -9,7 +9,8 @@ import (
 
 // note is one line a child wrote to its notify pipe.
 type note struct {
-	gen int // the generation whose pipe it came through
+	gen int // the generation whose pipe it came through; 0: from NOTIFY_SOCKET
+	pid int // the sender, for NOTIFY_SOCKET: a generation's child itself
 	msg string
 }
 
@@ -35,7 +36,7 @@ func (s *Supervisor) readNotes(gen int, r io.Reader) {
 func (s *Supervisor) onNote(n note) {
 	var g *generation
 	for _, o := range s.gens {
-		if o.id == n.gen && o.alive() {
+		if o.alive() && (o.id == n.gen || n.gen == 0 && o.pid == n.pid) {
 			g = o
 		}
 	}

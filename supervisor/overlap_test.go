@@ -215,3 +215,23 @@ func TestReady_Probe(t *testing.T) {
 		r.stop()
 	})
 }
+
+// TestReady_NotifySocket: READY=1 on NOTIFY_SOCKET counts from the child
+// itself, not from another process.
+func TestReady_NotifySocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, listenConfig(), func(h *fakeHost) { h.child = nodeLike })
+		pid := r.child()
+		r.notes <- note{pid: pid + 1000, msg: "READY=1"}
+		synctest.Wait()
+		if st := r.s.Status().State; st != StateStarting {
+			t.Fatalf("state %s after READY=1 from a stranger, want starting", st)
+		}
+		r.notes <- note{pid: pid, msg: "READY=1"}
+		synctest.Wait()
+		if st := r.s.Status().State; st != StateRunning {
+			t.Errorf("state %s after the child's READY=1, want running", st)
+		}
+		r.stop()
+	})
+}

@@ -146,6 +146,16 @@ func (s *Supervisor) Run() int {
 		smp := sampler.New(procfs.NewFS(s.cfg.ProcRoot), s.self, s.cfg.Cgroup)
 		worker(&wg, "sampler", panics, func() { smp.Run(ctx, s.cfg.SampleInterval, samples, s.root.Named("sampler")) })
 	}
+	if s.cfg.Notify {
+		ns, err := listenNotify()
+		if err != nil {
+			s.log.Warn("notify socket not open", "error", err)
+		} else {
+			defer ns.conn.Close()
+			s.cfg.Env = append(s.cfg.Env, "NOTIFY_SOCKET="+ns.name)
+			worker(&wg, "notify socket", panics, func() { ns.read(in.notes, ctx.Done()) })
+		}
+	}
 	if s.cfg.Probe != nil {
 		probes := make(chan probe.Result)
 		in.probes = probes
