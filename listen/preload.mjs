@@ -62,11 +62,11 @@ function install(held) {
   const sent = new Set(); // every message is sent once per process
   const used = new Set(); // held fds a server took
   const serving = new Set(); // servers on a held fd, until their 'close'
-  const live = new WeakMap(); // server -> responses in flight
+  const live = new WeakMap(); // server -> {conns, inFlight}
   let stopping = false;
 
   function notify(msg) {
-    msg = msg.replace(/[\x00-\x1f]/g, '?'); // eslint-disable-line no-control-regex
+    msg = msg.replace(/[\x00-\x1f]/g, '?'); // one line, whatever a path holds
     if (notifyFd < 0 || sent.has(msg)) return;
     sent.add(msg);
     try {
@@ -95,7 +95,11 @@ function install(held) {
     let host;
     let file;
     if (a !== null && typeof a === 'object') {
-      if (a._handle || a.handle) return null;
+      const handle = a._handle || a.handle;
+      if (handle) {
+        if (held.some((h) => h.fd === handle.fd)) used.add(handle.fd); // not a second time
+        return null;
+      }
       if (typeof a.fd === 'number') {
         const ok = held.some((h) => h.fd === a.fd) && !used.has(a.fd);
         return ok ? { fd: a.fd, own: true } : null;
@@ -110,7 +114,7 @@ function install(held) {
     }
     if (typeof port === 'number' || typeof port === 'string') {
       const p = Number(port);
-      if (!Number.isInteger(p) || p <= 0 || p > 65535 || String(port).trim() === '') return null;
+      if (!Number.isInteger(p) || p <= 0 || p > 65535) return null; // port 0 or Node's error
       const want = canon(host);
       const fits = held.filter((h) => h.port === p && hostMatches(want, h.host));
       const h = fits.find((f) => !used.has(f.fd) && isSocket(f.fd));
@@ -138,8 +142,13 @@ function install(held) {
     if (use.path && !server._pipeName) server._pipeName = use.path; // server.address() of a unix fd
     server.once('listening', () => notify('READY=1'));
     server.once('close', () => serving.delete(server));
+    const conns = new Set();
     const inFlight = new Set();
-    live.set(server, inFlight);
+    live.set(server, { conns, inFlight });
+    server.on('connection', (sock) => {
+      conns.add(sock);
+      sock.once('close', () => conns.delete(sock));
+    });
     server.prependListener('request', (req, res) => {
       try {
         if (!('shouldKeepAlive' in res)) return; // not HTTP/1 (http2 shares one connection)
@@ -197,7 +206,14 @@ function install(held) {
   }
 
   function onTerm() {
-    if (process.listenerCount('SIGTERM') > 1 || stopping) return; // the app's own handler decides
+    if (stopping) return;
+    if (process.listenerCount('SIGTERM') > 1) {
+      // The app's own handler decides, as if the preload were not there: a
+      // listener that acts only when it is the last one (signal-exit's)
+      // must not see this one.
+      process.removeListener('SIGTERM', onTerm);
+      return;
+    }
     if (serving.size === 0) return die();
     try {
       stopping = true;
@@ -210,10 +226,16 @@ function install(held) {
         server.close(() => {
           if (--open === 0) process.exit(0);
         });
-        if (typeof server.closeIdleConnections === 'function') server.closeIdleConnections();
-        for (const res of live.get(server) || []) {
-          if (!res.headersSent) res.shouldKeepAlive = false;
+        const { conns = [], inFlight = [] } = live.get(server) || {};
+        if (typeof server.closeIdleConnections === 'function') {
+          // HTTP: idle keep-alive connections go, and so do connections
+          // that never sent a byte (a preconnect), which Node does not
+          // count as idle. A raw net protocol may have the server speak
+          // first: its connections are the app's to end.
+          server.closeIdleConnections();
+          for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
         }
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       }
     } catch {
       die();
@@ -222,3 +244,6 @@ function install(held) {
 
   process.on('SIGTERM', onTerm);
 }
+
+// Stack traces name this file, not its data: URL.
+//# sourceURL=crinit-listen-preload.mjs
