@@ -9,7 +9,7 @@
 # supervisor, curl; npm: pm2, into a scratch folder that goes away at the
 # end), builds crinit once from the working tree, runs the scripts below, each
 # printing a Markdown section, and writes their sections, the machine, a
-# pass/fail table against the minimum bars and the caveats. About 8 minutes.
+# pass/fail table against the minimum bars and the caveats. About 15 minutes.
 #
 #   idle.sh        binary size, idle RSS, start overhead
 #   signal.sh      signal forwarding latency
@@ -17,6 +17,8 @@
 #   killswitch.sh  memory kill-switch: detection and recovery (crinit, pm2-runtime)
 #   idlecpu.sh     idle CPU with a 50-process tree (also supervisord, pm2-runtime)
 #   endpoint.sh    crinit's /healthz and /metrics under wrk
+#   downtime.sh    requests lost per restart under load (crinit with and without
+#                  --listen, pm2-runtime fork and cluster mode)
 #
 # Needs root (unshare --pid, apt-get), go and node. Environment: OUT=file
 # (default BENCHMARKS.md at the root); each script's own variables (RUNS,
@@ -76,6 +78,7 @@ section reap.sh
 section killswitch.sh
 section idlecpu.sh
 section endpoint.sh
+section downtime.sh
 
 # --- 3. pass/fail against the minimum bars
 get() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$RESULTS"; }
@@ -158,6 +161,8 @@ version() { "$@" 2>&1 | head -n1 || true; }
 	cat "$TMP/signal.sh.md" "$TMP/reap.sh.md" "$TMP/killswitch.sh.md" "$TMP/idlecpu.sh.md"
 	if [[ " ${FAILED[*]} " == *" endpoint.sh "* ]]; then cat "$TMP/endpoint.sh.md"
 	else printf '## crinit'"'"'s endpoint under load\n\nNo counterpart in tini or dumb-init.\n\n'; cat "$TMP/endpoint.sh.md"; echo; fi
+	cat "$TMP/downtime.sh.md"
+	echo
 	cat <<-'EOF'
 		## Caveats
 

@@ -20,6 +20,10 @@ try {
 
 // heldSockets is [{fd, host, port} | {fd, path}] in fd order, or null when
 // this process is not the one crinit passed the sockets to.
+// SILENT_GRACE_MS is how long a graceful stop waits for the request of a
+// connection accepted just before it.
+const SILENT_GRACE_MS = 1000;
+
 function heldSockets() {
   if (!isMainThread || env.LISTEN_PID !== String(process.pid)) return null;
   const n = Number(env.LISTEN_FDS);
@@ -228,12 +232,17 @@ function install(held) {
         });
         const { conns = [], inFlight = [] } = live.get(server) || {};
         if (typeof server.closeIdleConnections === 'function') {
-          // HTTP: idle keep-alive connections go, and so do connections
-          // that never sent a byte (a preconnect), which Node does not
-          // count as idle. A raw net protocol may have the server speak
-          // first: its connections are the app's to end.
+          // HTTP: idle keep-alive connections go. A connection that has
+          // not sent a byte yet is most likely a request on its way (a
+          // fresh connection is accepted before its request arrives): it
+          // gets SILENT_GRACE_MS to send it, and is served with
+          // Connection: close; one still silent then (a preconnect, which
+          // Node does not count as idle) goes. A raw net protocol may have
+          // the server speak first: its connections are the app's to end.
           server.closeIdleConnections();
-          for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
+          setTimeout(() => {
+            for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
+          }, SILENT_GRACE_MS).unref();
         }
         for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       }
