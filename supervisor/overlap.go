@@ -88,7 +88,17 @@ func (s *Supervisor) notReady(g *generation) {
 // ready), else by stopping g first and letting the policy decide at its
 // exit.
 func (s *Supervisor) restart(g *generation, reason Reason) {
-	if g != s.current || g.replacing != "" || !s.canOverlap(g) {
+	if g.replacing != "" {
+		// Its successor is starting: g serves until that one is ready,
+		// unless the cgroup runs out of room for both.
+		if room, need, ok := s.headroom(g); !ok {
+			s.log.Warn("overlap cut short", "pid", g.pid, "generation", g.id, "reason", reason,
+				"headroom_bytes", room, "needed_bytes", need)
+			s.stop(g, g.replacing, s.cfg.KillTimeout)
+		}
+		return
+	}
+	if g != s.current || !s.canOverlap(g) {
 		s.stop(g, reason, s.cfg.KillTimeout)
 		return
 	}
@@ -117,24 +127,30 @@ func (s *Supervisor) canOverlap(g *generation) bool {
 	if !s.cfg.Overlap || len(s.alive()) > 1 {
 		return false
 	}
-	m, ok := s.host.memory()
-	if !ok || m.Limit == 0 {
-		return true // no limit: nothing to run out of
+	room, need, ok := s.headroom(g)
+	if !ok {
+		s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "headroom", "headroom_bytes", room,
+			"needed_bytes", need)
 	}
-	need := s.cfg.OverlapReserve
+	return ok
+}
+
+// headroom reports whether the cgroup has room for a child beside g:
+// limit − usage of at least OverlapReserve, or g's RSS when it became
+// ready. Without a limit there is nothing to run out of.
+func (s *Supervisor) headroom(g *generation) (room, need uint64, ok bool) {
+	m, known := s.host.memory()
+	if !known || m.Limit == 0 {
+		return 0, 0, true
+	}
+	need = s.cfg.OverlapReserve
 	if need == 0 {
 		need = g.readyRSS
 	}
-	var room uint64
 	if m.Limit > m.Usage {
 		room = m.Limit - m.Usage
 	}
-	if room >= need {
-		return true
-	}
-	s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "headroom", "headroom_bytes", room,
-		"needed_bytes", need, "limit_bytes", m.Limit, "usage_bytes", m.Usage)
-	return false
+	return room, need, room >= need
 }
 
 // alive lists the generations whose process runs, oldest first.

@@ -53,6 +53,7 @@ func TestOverlap_RSSLimit(t *testing.T) {
 		if len(pids) != 2 {
 			t.Fatalf("starts %v, want the next child started at once", pids)
 		}
+		r.leak(old, 260*mib) // still over: it serves on until its successor is ready
 		st := r.s.Status()
 		if got := r.h.sentTo(-old); len(got) != 0 || !st.Ready() || st.Child.PID != old || len(st.Children) != 2 {
 			t.Fatalf("during the overlap: signals %v, ready %v, child %+v, children %d; want the old one serving alone", got, st.Ready(), st.Child, len(st.Children))
@@ -232,6 +233,33 @@ func TestReady_NotifySocket(t *testing.T) {
 		if st := r.s.Status().State; st != StateRunning {
 			t.Errorf("state %s after the child's READY=1, want running", st)
 		}
+		r.stop()
+	})
+}
+
+// TestOverlap_CutShort: when the cgroup runs out of room for both while
+// the successor starts, the old child is stopped at once.
+func TestOverlap_CutShort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, listenConfig(), func(h *fakeHost) {
+			h.child = nodeLike
+			h.mem = &cgroup.Memory{Limit: 1024 * mib, Usage: 300 * mib}
+		})
+		old := r.child()
+		r.ready(old)
+		r.leak(old, 100*mib)
+		r.leak(old, 250*mib)
+		if n := len(r.h.pids()); n != 2 {
+			t.Fatalf("%d starts, want an overlap", n)
+		}
+		r.h.mu.Lock()
+		r.h.mem.Usage = 1000 * mib
+		r.h.mu.Unlock()
+		r.leak(old, 300*mib)
+		if got := r.h.sentTo(-old); len(got) != 1 || got[0] != syscall.SIGTERM {
+			t.Fatalf("signals to the old group %v, want SIGTERM once room ran out", got)
+		}
+		r.has("overlap started", "overlap cut short", "stopping child")
 		r.stop()
 	})
 }

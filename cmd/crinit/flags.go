@@ -226,13 +226,17 @@ var flagSpecs = []flagSpec{
 		}},
 	{"listen", "", "hold a listening socket for the app across restarts, repeatable: tcp://HOST:PORT, HOST:PORT, :PORT or unix:///path",
 		func(o *options, v string) error {
-			for _, s := range strings.Split(v, ",") {
+			values := strings.Split(v, ",")
+			for _, s := range values {
 				if s == "" {
 					continue
 				}
 				a, err := listen.Parse(s)
+				if err != nil && len(values) > 1 {
+					return fmt.Errorf("%q: %w", s, err) // name the bad one of several
+				}
 				if err != nil {
-					return fmt.Errorf("%q: %w", s, err)
+					return err
 				}
 				o.listen = append(o.listen, a)
 			}
