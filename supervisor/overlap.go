@@ -129,8 +129,9 @@ func (s *Supervisor) canOverlap(g *generation) bool {
 	}
 	room, need, ok := s.headroom(g)
 	if !ok {
+		m, _ := s.host.memory()
 		s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "headroom", "headroom_bytes", room,
-			"needed_bytes", need)
+			"needed_bytes", need, "limit_bytes", m.Limit, "usage_bytes", m.Usage)
 	}
 	return ok
 }
