@@ -252,6 +252,41 @@ func earlyStops(c *crinit) int {
 	return n
 }
 
+// watchReady asks crinit's /readyz at addr every 20 ms until the returned
+// function is called, which says how often it answered 200 and otherwise.
+func watchReady(t *testing.T, addr string) func() (ok, not int) {
+	t.Helper()
+	done, counts := make(chan struct{}), make(chan [2]int, 1)
+	go func() {
+		var n [2]int
+		client := &http.Client{Timeout: 2 * time.Second}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				counts <- n
+				return
+			case <-tick.C:
+			}
+			resp, err := client.Get("http://" + addr + "/readyz")
+			if err == nil && resp.StatusCode == http.StatusOK {
+				n[0]++
+			} else {
+				n[1]++
+			}
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	return func() (int, int) {
+		close(done)
+		n := <-counts
+		return n[0], n[1]
+	}
+}
+
 // A leaking service restarted for rss_limit, again and again under load,
 // loses no request: crinit holds the socket, starts the next child before
 // it stops the old one, and the old one finishes what it accepted; with
@@ -270,6 +305,11 @@ func TestListen_LeakRestartsLoseNothing(t *testing.T) {
 				listenArgs("tcp://"+addr, "--rss-limit", "120MiB", "--rss-interval", "250ms", "--rss-grace", "1",
 					"--", "node", listenApp(t, tc.app))...)
 			c.waitEvent("child ready")
+			ep := c.events("endpoint listening") // logged before any child starts
+			if len(ep) != 1 {
+				t.Fatalf("endpoint listening events %v, want one", ep)
+			}
+			ready := watchReady(t, ep[0].str("addr"))
 			l := startTraffic(t, "http://"+addr+"/", nil)
 			for range 3 {
 				if e := c.waitEvent("old child drained"); e.str("reason") != "rss_limit" || e.num("exit_code") != 0 {
@@ -279,6 +319,9 @@ func TestListen_LeakRestartsLoseNothing(t *testing.T) {
 			l.waitPids(t, 4)
 			l.stop()
 			t.Logf("load: %v", l)
+			if ok, not := ready(); not != 0 || ok == 0 {
+				t.Errorf("/readyz answered 200 %d times and otherwise %d times, want 200 throughout", ok, not)
+			}
 
 			if n := l.failed(); n != 0 {
 				t.Errorf("%d requests failed, want none", n)
