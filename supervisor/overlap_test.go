@@ -36,6 +36,19 @@ func (r *rig) leak(pid int, rss uint64) {
 	r.sample(sampler.Sample{RSS: rss, Procs: []sampler.Proc{{PID: pid, PPID: fakeSelf, RSS: rss}}})
 }
 
+// startOverlap starts a ready child with 100 MiB at ready and takes it
+// over the RSS limit: an overlapped restart begins (unless mem, the
+// cgroup, has no room). It returns the old child.
+func startOverlap(t *testing.T, mem *cgroup.Memory) (*rig, int) {
+	t.Helper()
+	r := startRig(t, listenConfig(), func(h *fakeHost) { h.child, h.mem = nodeLike, mem })
+	old := r.child()
+	r.ready(old)
+	r.leak(old, 100*mib)
+	r.leak(old, 250*mib)
+	return r, old
+}
+
 // TestOverlap_RSSLimit: a leak restart starts the next child first; the
 // old one keeps serving, and is stopped once the new one is ready. No
 // backoff, one restart in the budget, ready throughout.
@@ -79,14 +92,7 @@ func TestOverlap_RSSLimit(t *testing.T) {
 // is stopped first; the restart still takes no backoff delay.
 func TestOverlap_Skipped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := startRig(t, listenConfig(), func(h *fakeHost) {
-			h.child = nodeLike
-			h.mem = &cgroup.Memory{Limit: 512 * mib, Usage: 450 * mib}
-		})
-		old := r.child()
-		r.ready(old)
-		r.leak(old, 100*mib) // the RSS at ready: what a second child needs
-		r.leak(old, 250*mib)
+		r, _ := startOverlap(t, &cgroup.Memory{Limit: 512 * mib, Usage: 450 * mib}) // needs the 100 MiB at ready
 		if e := r.find("overlap skipped"); len(e) != 1 || e[0]["headroom_bytes"] != float64(62*mib) || e[0]["needed_bytes"] != float64(100*mib) {
 			t.Fatalf("overlap skipped events %v, want one with 62 MiB of headroom for 100 MiB", e)
 		}
@@ -104,11 +110,7 @@ func TestOverlap_Skipped(t *testing.T) {
 // leaves the old child serving; the next one, ready, replaces it.
 func TestOverlap_NewChildFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := startRig(t, listenConfig(), func(h *fakeHost) { h.child = nodeLike })
-		old := r.child()
-		r.ready(old)
-		r.leak(old, 100*mib)
-		r.leak(old, 250*mib)
+		r, old := startOverlap(t, nil)
 		r.h.exit(r.h.pids()[1], exited(1))
 		synctest.Wait()
 		if got := r.h.sentTo(-old); len(got) != 0 || !r.s.Status().Ready() {
@@ -131,11 +133,7 @@ func TestOverlap_NewChildFails(t *testing.T) {
 // and crinit exits once both are gone.
 func TestOverlap_Shutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := startRig(t, listenConfig(), func(h *fakeHost) { h.child = nodeLike })
-		old := r.child()
-		r.ready(old)
-		r.leak(old, 100*mib)
-		r.leak(old, 250*mib)
+		r, old := startOverlap(t, nil)
 		next := r.h.pids()[1]
 		r.signal(syscall.SIGTERM)
 		if a, b := r.h.sentTo(-old), r.h.sentTo(-next); len(a) != 1 || len(b) != 1 {
@@ -241,14 +239,7 @@ func TestReady_NotifySocket(t *testing.T) {
 // the successor starts, the old child is stopped at once.
 func TestOverlap_CutShort(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := startRig(t, listenConfig(), func(h *fakeHost) {
-			h.child = nodeLike
-			h.mem = &cgroup.Memory{Limit: 1024 * mib, Usage: 300 * mib}
-		})
-		old := r.child()
-		r.ready(old)
-		r.leak(old, 100*mib)
-		r.leak(old, 250*mib)
+		r, old := startOverlap(t, &cgroup.Memory{Limit: 1024 * mib, Usage: 300 * mib})
 		if n := len(r.h.pids()); n != 2 {
 			t.Fatalf("%d starts, want an overlap", n)
 		}
