@@ -2,6 +2,8 @@ package procfs
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strconv"
 )
 
@@ -92,4 +94,20 @@ func (fs *FS) pathString() string {
 func (fs *FS) filePath(pid int, name string) string {
 	fs.pidPath(pid, name)
 	return fs.pathString()
+}
+
+// Self is the PID of the calling process as this procfs sees it: the
+// target of root/self. It differs from os.Getpid when the procfs belongs
+// to another PID namespace (a new namespace without its own proc mount),
+// where every PID read here names some other process.
+func (fs *FS) Self() (int, error) {
+	target, err := os.Readlink(fs.root + "/self")
+	if err != nil {
+		return 0, fmt.Errorf("read %s/self: %w", fs.root, err)
+	}
+	pid, err := strconv.Atoi(target)
+	if err != nil {
+		return 0, fmt.Errorf("read %s/self: %q is no PID", fs.root, target)
+	}
+	return pid, nil
 }

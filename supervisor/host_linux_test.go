@@ -178,3 +178,33 @@ func TestNotifySocket(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnProc refuses a procfs whose self is another PID: one of another
+// PID namespace, where crinit would act on processes not its own.
+func TestOwnProc(t *testing.T) {
+	if err := ownProc("", os.Getpid()); err != nil {
+		t.Errorf("the real /proc: %v", err)
+	}
+	if err := ownProc(t.TempDir(), 1); err != nil {
+		t.Errorf("a fixture without self: %v", err)
+	}
+	foreign := t.TempDir()
+	if err := os.Symlink("4242", filepath.Join(foreign, "self")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ownProc(foreign, 1); err == nil || !strings.Contains(err.Error(), "another PID namespace") {
+		t.Errorf("a foreign /proc: %v, want it refused", err)
+	}
+	if _, err := New(Config{Argv: []string{"true"}, ProcRoot: foreign, ForwardTo: ForwardGroup, Restart: Policy{Mode: Never, Window: time.Second}}, hclog.NewNullLogger()); err == nil {
+		t.Error("New accepted a foreign /proc")
+	}
+	if err := os.Remove(filepath.Join(foreign, "self")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("self-is-no-pid", filepath.Join(foreign, "self")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ownProc(foreign, 1); err == nil {
+		t.Error("a self that is no PID was accepted")
+	}
+}

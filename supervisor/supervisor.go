@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime"
@@ -94,7 +96,28 @@ func New(cfg Config, log hclog.Logger) (*Supervisor, error) {
 		return nil, fmt.Errorf("supervisor config: %w", err)
 	}
 	self := os.Getpid()
+	if err := ownProc(cfg.ProcRoot, self); err != nil {
+		return nil, err
+	}
 	return newSupervisor(cfg, log, newOSHost(self, cfg.ProcRoot, cfg.Cgroup), self), nil
+}
+
+// ownProc refuses a procfs of another PID namespace: there every PID names
+// another process, and crinit would sample, signal and raise the
+// oom_score_adj of processes not its own, the whole host's when it is PID 1.
+// A root without a self entry (a fixture) is not checked.
+func ownProc(root string, self int) error {
+	seen, err := procfs.NewFS(root).Self()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check /proc: %w", err)
+	case seen != self:
+		return fmt.Errorf("/proc belongs to another PID namespace: its self is PID %d, crinit is PID %d; "+
+			"mount this namespace's proc (unshare --mount-proc; Docker and Kubernetes do)", seen, self)
+	}
+	return nil
 }
 
 func newSupervisor(cfg Config, log hclog.Logger, h host, self int) *Supervisor {

@@ -2,8 +2,10 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -175,15 +177,23 @@ func TestMemory_HeapLimitRecognised(t *testing.T) {
 // The child, not crinit, is the OOM killer's first choice.
 func TestMemory_ChildOOMScoreAdj(t *testing.T) {
 	requireNode(t)
-	c := startCrinit(t, runOpts{ns: true}, "--", "node", "-e", `
+	// crinit keeps the score it inherits, this test's; the child's is
+	// above it (the default 500, or higher where the test's is already).
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inherited, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	child := max(500, min(inherited+100, 1000))
+	c := startCrinit(t, runOpts{ns: true}, "--child-oom-score-adj", strconv.Itoa(child), "--", "node", "-e", `
 		const fs = require("fs"), { spawn } = require("child_process");
 		const own = fs.readFileSync("/proc/self/oom_score_adj", "utf8").trim();
 		const init = fs.readFileSync("/proc/1/oom_score_adj", "utf8").trim();
 		console.log("oom", own, init);
 		spawn("sleep", ["30"], { stdio: "inherit" });
 		setTimeout(() => {}, 30000);`)
-	if l := c.waitPrefix("oom "); l != "oom 500 0" {
-		t.Errorf("oom_score_adj of child and crinit: %q, want \"oom 500 0\"", l)
+	if l, want := c.waitPrefix("oom "), fmt.Sprintf("oom %d %d", child, inherited); l != want {
+		t.Errorf("oom_score_adj of child and crinit: %q, want %q", l, want)
 	}
 	c.signal(syscall.SIGTERM)
 	c.wait()
