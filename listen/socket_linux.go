@@ -102,9 +102,17 @@ func (s *Socket) Close() error {
 }
 
 // Name is the socket's name in LISTEN_FDNAMES, which may not hold a
-// colon: tcp-127.0.0.1-8080, unix-/run/app.sock.
+// colon: tcp-127.0.0.1-8080, tcp-any-4000 (every address), tcp-..1-8080
+// (::1), unix-/run/app.sock.
 func (s *Socket) Name() string {
-	return strings.NewReplacer(":", "-", "[", "", "]", "").Replace(s.Bound.Network + "-" + s.Bound.Address)
+	host, port, err := net.SplitHostPort(s.Bound.Address)
+	if s.Bound.Network != "tcp" || err != nil {
+		return s.Bound.Network + "-" + strings.ReplaceAll(s.Bound.Address, ":", ".")
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "any"
+	}
+	return "tcp-" + strings.ReplaceAll(host, ":", ".") + "-" + port
 }
 
 // Env is what a child needs to find the sockets passed to it as fds 3, 4,

@@ -112,6 +112,20 @@ func TestEnv(t *testing.T) {
 	}
 }
 
+func TestName(t *testing.T) {
+	for addr, want := range map[Addr]string{
+		{"tcp", "127.0.0.1:8080"}: "tcp-127.0.0.1-8080",
+		{"tcp", "[::]:4000"}:      "tcp-any-4000",
+		{"tcp", "0.0.0.0:4000"}:   "tcp-any-4000",
+		{"tcp", "[::1]:8080"}:     "tcp-..1-8080",
+		{"unix", "/run/a:b.sock"}: "unix-/run/a.b.sock",
+	} {
+		if got := (&Socket{Bound: addr}).Name(); got != want {
+			t.Errorf("Name of %s = %q, want %q", addr, got, want)
+		}
+	}
+}
+
 func TestWithPreload(t *testing.T) {
 	env := WithPreload([]string{"PATH=/bin", "NODE_OPTIONS=--max-old-space-size=256", "CRINIT_LISTEN_GRACEFUL=1"}, false)
 	want := []string{"PATH=/bin", "NODE_OPTIONS=--max-old-space-size=256 " + PreloadFlag(), "CRINIT_LISTEN_GRACEFUL=0"}
