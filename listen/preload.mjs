@@ -20,9 +20,9 @@ try {
 
 // heldSockets is [{fd, host, port} | {fd, path}] in fd order, or null when
 // this process is not the one crinit passed the sockets to.
-// SILENT_GRACE_MS is how long a graceful stop waits for the request of a
-// connection accepted just before it.
-const SILENT_GRACE_MS = 1000;
+// GRACE_MS is how long a graceful stop goes on serving, each request with
+// Connection: close, before it stops accepting and closes idle connections.
+const GRACE_MS = 300;
 
 function heldSockets() {
   if (!isMainThread || env.LISTEN_PID !== String(process.pid)) return null;
@@ -223,28 +223,41 @@ function install(held) {
       stopping = true;
       notify('CRINIT_STOPPING=1');
       const servers = [...serving];
+      for (const server of servers) {
+        const { inFlight = [] } = live.get(server) || {};
+        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+      }
+      // For GRACE_MS the servers go on: every request (on a keep-alive
+      // connection, or on a fresh one accepted just before) is served with
+      // Connection: close, which ends its connection cleanly. Closing an
+      // idle connection at once would race with a request the client may
+      // be sending on it. The timer is not unref'd: the process must live
+      // to run it.
+      setTimeout(() => closeAll(servers), GRACE_MS);
+    } catch {
+      die();
+    }
+  }
+
+  // closeAll stops accepting (new connections wait in the kernel's backlog
+  // of the socket crinit still holds, for the next child), closes idle
+  // connections, and exits 0 once every server has closed.
+  function closeAll(servers) {
+    try {
       let open = servers.length;
       for (const server of servers) {
-        // Stop accepting: new connections wait in the kernel's backlog of
-        // the socket crinit still holds, for the next child.
         server.close(() => {
           if (--open === 0) process.exit(0);
         });
-        const { conns = [], inFlight = [] } = live.get(server) || {};
+        const { conns = [] } = live.get(server) || {};
         if (typeof server.closeIdleConnections === 'function') {
-          // HTTP: idle keep-alive connections go. A connection that has
-          // not sent a byte yet is most likely a request on its way (a
-          // fresh connection is accepted before its request arrives): it
-          // gets SILENT_GRACE_MS to send it, and is served with
-          // Connection: close; one still silent then (a preconnect, which
-          // Node does not count as idle) goes. A raw net protocol may have
-          // the server speak first: its connections are the app's to end.
+          // HTTP: idle connections go, and so do those that never sent a
+          // byte (a preconnect, which Node does not count as idle). A raw
+          // net protocol may have the server speak first: its connections
+          // are the app's to end.
           server.closeIdleConnections();
-          setTimeout(() => {
-            for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
-          }, SILENT_GRACE_MS).unref();
+          for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
         }
-        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
       }
     } catch {
       die();
