@@ -251,12 +251,16 @@ function install(held) {
         });
         const { conns = [] } = live.get(server) || {};
         if (typeof server.closeIdleConnections === 'function') {
-          // HTTP: idle connections go, and so do those that never sent a
-          // byte (a preconnect, which Node does not count as idle). A raw
-          // net protocol may have the server speak first: its connections
-          // are the app's to end.
+          // HTTP: idle connections go. One that has not sent a byte yet
+          // was most likely accepted just now, its request on the way: it
+          // gets another GRACE_MS to send it, and one still silent then (a
+          // preconnect, which Node does not count as idle) goes. A raw net
+          // protocol may have the server speak first: its connections are
+          // the app's to end.
           server.closeIdleConnections();
-          for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
+          setTimeout(() => {
+            for (const sock of conns) if (sock.bytesRead === 0) sock.destroy();
+          }, GRACE_MS).unref();
         }
       }
     } catch {
