@@ -265,6 +265,7 @@ func TestRun_SetupFails(t *testing.T) {
 	}
 	for name, args := range map[string][]string{
 		"endpoint address in use":   {"--health-addr", busy.Addr().String()},
+		"listen address in use":     {"--health-addr", "", "--listen", busy.Addr().String()},
 		"snapshot dir under a file": {"--heap-snapshot-dir", filepath.Join(file, "dir")},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -278,5 +279,23 @@ func TestRun_SetupFails(t *testing.T) {
 				t.Errorf("want an error and no child:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// TestRun_Listen: with --listen the child, started through the exec shim,
+// finds the held socket as fd 3 with LISTEN_PID naming itself; it exits 7
+// when all is so.
+func TestRun_Listen(t *testing.T) {
+	clearEnv(t)
+	var stdout, stderr strings.Builder
+	check := `[ "$LISTEN_PID" = "$$" ] && [ "$LISTEN_FDS" = 1 ] && [ -n "$CRINIT_NOTIFY_FD" ] && ` +
+		`[ "$(readlink /proc/$$/fd/3 | cut -c1-7)" = "socket:" ] && exit 7; exit 1`
+	code := run([]string{"crinit", "--log-format", "json", "--health-addr", "", "--nofile", "0", "--restart", "never",
+		"--listen", "unix://" + filepath.Join(t.TempDir(), "app.sock"), "--", "sh", "-c", check}, &stdout, &stderr)
+	if code != 7 {
+		t.Fatalf("exit status %d, want 7 from a child that saw the protocol; stderr %q\n%s", code, stderr.String(), stdout.String())
+	}
+	if !strings.Contains(stdout.String(), `"socket held"`) {
+		t.Errorf("log lacks socket held:\n%s", stdout.String())
 	}
 }
