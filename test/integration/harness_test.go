@@ -84,6 +84,9 @@ type runOpts struct {
 	env []string // added to the test's environment
 	// cgroup is a memory cgroup directory (see memoryCgroup) to run in.
 	cgroup string
+	// argv, when set, is run instead of crinit (args are then ignored):
+	// an OCI runtime that starts crinit from a bundle, say.
+	argv []string
 }
 
 // startCrinit runs crinit with args; with o.ns it is PID 1 of a new PID
@@ -91,6 +94,9 @@ type runOpts struct {
 func startCrinit(t *testing.T, o runOpts, args ...string) *crinit {
 	t.Helper()
 	argv := append([]string{crinitBin}, args...)
+	if o.argv != nil {
+		argv = o.argv
+	}
 	if o.ns {
 		requireNamespace(t)
 		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}, argv...)
