@@ -13,13 +13,18 @@ const (
 	killWait = time.Second
 )
 
-// beginCleanup moves a reaped generation to cleaning. The clean-up runs on
-// the loop's timer, like everything else: SIGTERM to whatever outlived the
-// child at once, SIGKILL after RemnantTimeout, give up after killWait.
+// beginCleanup moves a reaped generation to cleaning and sends SIGTERM to
+// whatever outlived the child. The rest runs on the loop's timer, like
+// everything else: SIGKILL after RemnantTimeout, give up after killWait.
 // Signals, samples and probes keep being handled meanwhile.
 func (s *Supervisor) beginCleanup(g *generation, now time.Time) {
 	g.cleanSig, g.cleanPoll = 0, time.Time{}
-	s.move(g, PhaseCleaning, now)
+	if s.move(g, PhaseCleaning, now) {
+		// The first step at once, as part of the exit: with nothing left
+		// behind, the exit's decision (a backoff wait, say) is in force
+		// before the loop handles the next event.
+		s.cleanStep(g, syscall.SIGTERM, now)
+	}
 }
 
 // cleaning returns the generations whose remnants are being cleared.

@@ -589,3 +589,19 @@ func TestLoop_PanicDuringStart(t *testing.T) {
 		r.stop()
 	})
 }
+
+// TestLoop_ShutdownRightAfterExit: a SIGTERM right behind the child's
+// SIGCHLD, nothing left behind, finds crinit in its backoff wait: the
+// exit's clean-up and decision take effect in the same event.
+func TestLoop_ShutdownRightAfterExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, testConfig(), nil)
+		r.h.exit(r.child(), exited(5))
+		r.sigs <- syscall.SIGTERM
+		synctest.Wait()
+		if code := r.exitCode(); code != 5 {
+			t.Errorf("exit code %d, want the child's 5", code)
+		}
+		r.has("child exited", "shutdown requested during backoff")
+	})
+}
