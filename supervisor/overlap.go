@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/crinit/crinit/cgroup"
 )
 
 // note is one line a child wrote to its notify pipe.
@@ -91,7 +93,7 @@ func (s *Supervisor) restart(g *generation, reason Reason) {
 	if g.replacing != "" {
 		// Its successor is starting: g serves until that one is ready,
 		// unless the cgroup runs out of room for both.
-		if room, need, ok := s.headroom(g); !ok {
+		if room, need, _, ok := s.headroom(g); !ok {
 			s.log.Warn("overlap cut short", "pid", g.pid, "generation", g.id, "reason", reason,
 				"headroom_bytes", room, "needed_bytes", need)
 			s.stop(g, g.replacing, s.cfg.KillTimeout)
@@ -127,9 +129,8 @@ func (s *Supervisor) canOverlap(g *generation) bool {
 	if !s.cfg.Overlap || len(s.alive()) > 1 {
 		return false
 	}
-	room, need, ok := s.headroom(g)
+	room, need, m, ok := s.headroom(g)
 	if !ok {
-		m, _ := s.host.memory()
 		s.log.Warn("overlap skipped", "pid", g.pid, "generation", g.id, "cause", "headroom", "headroom_bytes", room,
 			"needed_bytes", need, "limit_bytes", m.Limit, "usage_bytes", m.Usage)
 	}
@@ -139,10 +140,10 @@ func (s *Supervisor) canOverlap(g *generation) bool {
 // headroom reports whether the cgroup has room for a child beside g:
 // limit − usage of at least OverlapReserve, or g's RSS when it became
 // ready. Without a limit there is nothing to run out of.
-func (s *Supervisor) headroom(g *generation) (room, need uint64, ok bool) {
+func (s *Supervisor) headroom(g *generation) (room, need uint64, m cgroup.Memory, ok bool) {
 	m, known := s.host.memory()
 	if !known || m.Limit == 0 {
-		return 0, 0, true
+		return 0, 0, m, true
 	}
 	need = s.cfg.OverlapReserve
 	if need == 0 {
@@ -151,7 +152,7 @@ func (s *Supervisor) headroom(g *generation) (room, need uint64, ok bool) {
 	if m.Limit > m.Usage {
 		room = m.Limit - m.Usage
 	}
-	return room, need, room >= need
+	return room, need, m, room >= need
 }
 
 // alive lists the generations whose process runs, oldest first.

@@ -29,7 +29,7 @@ func (s *Supervisor) onSample(smp sampler.Sample) {
 	if len(smp.Procs) == 0 {
 		return
 	}
-	for _, part := range s.partition(smp) {
+	for _, part := range partition(alive, smp) {
 		g := part.gen
 		if !g.alive() || part.smp.At.Before(g.started) {
 			continue
@@ -54,12 +54,11 @@ type share struct {
 	smp sampler.Sample
 }
 
-// partition splits a sample between the living generations: each gets
-// its child's subtree. Orphans reparented to crinit go to the oldest: they
-// are most likely what a replaced child left. With one generation, it
-// gets the whole tree.
-func (s *Supervisor) partition(smp sampler.Sample) []share {
-	alive := s.alive()
+// partition splits a sample between the living generations, oldest
+// first: each gets its child's subtree. Orphans reparented to crinit go to
+// the oldest: they are most likely what a replaced child left. With one
+// generation, it gets the whole tree.
+func partition(alive []*generation, smp sampler.Sample) []share {
 	if len(alive) == 1 {
 		return []share{{gen: alive[0], smp: smp}}
 	}
