@@ -20,6 +20,9 @@ type Cgroup struct {
 	Version int    // 1 or 2
 	Dir     string // the cgroup's directory, root included
 	Mount   string // the hierarchy's mount point, root included
+	// PIDsDir and PIDsMount are the pids controller's cgroup and mount:
+	// Dir and Mount on v2, a hierarchy of its own on v1; "" without one.
+	PIDsDir, PIDsMount string
 }
 
 // Memory is one reading of a memory cgroup.
@@ -27,6 +30,47 @@ type Memory struct {
 	Limit    uint64 `json:"limit_bytes"` // 0 means no limit, on this cgroup or its ancestors
 	Usage    uint64 `json:"usage_bytes"` // charged now
 	OOMKills uint64 `json:"oom_kills"`   // processes the kernel's OOM killer has killed in it
+	// Events are the memory event counters; Pressure and PIDs are nil
+	// where the kernel does not provide them.
+	Events   Events    `json:"events"`
+	Pressure *Pressure `json:"pressure,omitempty"`
+	PIDs     *PIDs     `json:"pids,omitempty"`
+}
+
+// Events counts what happened at the cgroup's memory limits
+// (cgroup-v2.rst, memory.events): Max, times usage reached memory.max (v1:
+// memory.failcnt); High, times it went over memory.high and was throttled;
+// OOM, times the OOM killer was invoked; OOMKill, processes it killed (v1:
+// memory.oom_control's oom_kill); OOMGroupKill, group kills.
+type Events struct {
+	Max          uint64 `json:"max"`
+	High         uint64 `json:"high"`
+	OOM          uint64 `json:"oom"`
+	OOMKill      uint64 `json:"oom_kill"`
+	OOMGroupKill uint64 `json:"oom_group_kill"`
+}
+
+// Pressure is memory.pressure (PSI): how long the cgroup's tasks stalled
+// waiting for memory. Some counts time when at least one task stalled,
+// Full time when all non-idle tasks did at once.
+type Pressure struct {
+	Some Stall `json:"some"`
+	Full Stall `json:"full"`
+}
+
+// Stall is one line of a pressure file: the stalled share of time in
+// percent, averaged over 10 and 60 seconds, and the total stall time.
+type Stall struct {
+	Avg10   float64 `json:"avg10"`
+	Avg60   float64 `json:"avg60"`
+	TotalUS uint64  `json:"total_us"`
+}
+
+// PIDs is the pids controller's reading: tasks in the cgroup and its
+// limit (0: none), the smallest on the cgroup or an ancestor.
+type PIDs struct {
+	Current uint64 `json:"current"`
+	Max     uint64 `json:"max"`
 }
 
 // ErrNoCgroup means crinit is in no memory cgroup it can read.
@@ -45,7 +89,7 @@ func Find(root string) (*Cgroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
-	var v1, v2 string
+	var v1, v1pids, v2 string
 	for _, line := range strings.Split(string(self), "\n") {
 		f := strings.SplitN(line, ":", 3)
 		if len(f) != 3 {
@@ -56,18 +100,32 @@ func Find(root string) (*Cgroup, error) {
 			v2 = f[2]
 		case hasWord(f[1], ",", "memory"):
 			v1 = f[2]
+		case hasWord(f[1], ",", "pids"):
+			v1pids = f[2]
 		}
 	}
-	for _, m := range parseMountinfo(mounts) {
+	ms := parseMountinfo(mounts)
+	for _, m := range ms {
 		if v1 != "" && m.fstype == "cgroup" && hasWord(m.options, ",", "memory") {
-			return m.cgroup(root, 1, v1), nil
+			cg := m.cgroup(root, 1, v1)
+			for _, p := range ms {
+				if v1pids != "" && p.fstype == "cgroup" && hasWord(p.options, ",", "pids") {
+					pc := p.cgroup(root, 1, v1pids)
+					cg.PIDsDir, cg.PIDsMount = pc.Dir, pc.Mount
+					break
+				}
+			}
+			return cg, nil
 		}
 	}
 	if v2 != "" {
-		for _, m := range parseMountinfo(mounts) {
+		for _, m := range ms {
 			if m.fstype == "cgroup2" {
 				cg := m.cgroup(root, 2, v2)
 				if _, err := os.Stat(filepath.Join(cg.Mount, "cgroup.controllers")); err == nil {
+					if _, err := os.Stat(filepath.Join(cg.Dir, "pids.current")); err == nil {
+						cg.PIDsDir, cg.PIDsMount = cg.Dir, cg.Mount
+					}
 					return cg, nil
 				}
 			}
@@ -118,9 +176,10 @@ func hasWord(list, sep, word string) bool {
 	return false
 }
 
-// Read returns the cgroup's memory limit, usage and OOM-kill count. The
-// limit is the smallest set on the cgroup or any ancestor up to the mount:
-// a parent's limit binds its children too.
+// Read returns the cgroup's memory limit, usage, event counters, pressure
+// and pids. The limit is the smallest set on the cgroup or any ancestor up
+// to the mount: a parent's limit binds its children too. Only the usage
+// must be readable; what else is missing is left zero or nil.
 func (c *Cgroup) Read() (Memory, error) {
 	limitFile, usageFile := "memory.max", "memory.current"
 	if c.Version == 1 {
@@ -132,33 +191,116 @@ func (c *Cgroup) Read() (Memory, error) {
 		return m, fmt.Errorf("read cgroup memory usage: %w", err)
 	}
 	m.Usage = usage
-	for dir := c.Dir; ; dir = filepath.Dir(dir) {
-		if l, err := readUint(filepath.Join(dir, limitFile)); err == nil && l > 0 && l < unlimited && (m.Limit == 0 || l < m.Limit) {
-			m.Limit = l
-		}
-		if dir == c.Mount || len(dir) <= len(c.Mount) {
-			break
+	m.Limit = smallest(c.Dir, c.Mount, limitFile)
+	if ev, err := c.Events(); err == nil {
+		m.Events, m.OOMKills = ev, ev.OOMKill
+	}
+	if c.Version == 2 {
+		if b, err := os.ReadFile(filepath.Join(c.Dir, "memory.pressure")); err == nil {
+			if p, ok := parsePressure(b); ok {
+				m.Pressure = &p
+			}
 		}
 	}
-	if ev, err := c.Events(); err == nil {
-		m.OOMKills = ev["oom_kill"]
+	if c.PIDsDir != "" {
+		if n, err := readUint(filepath.Join(c.PIDsDir, "pids.current")); err == nil {
+			m.PIDs = &PIDs{Current: n, Max: smallest(c.PIDsDir, c.PIDsMount, "pids.max")}
+		}
 	}
 	return m, nil
 }
 
-// Events reads the cgroup's memory event counters by name: memory.events
-// on v2 (low, high, max, oom, oom_kill, oom_group_kill), memory.oom_control
-// on v1 (oom_kill_disable, under_oom, oom_kill).
-func (c *Cgroup) Events() (map[string]uint64, error) {
-	file := "memory.events"
+// smallest is the smallest limit in file on dir or an ancestor up to
+// mount; 0 when none is set.
+func smallest(dir, mount, file string) uint64 {
+	var limit uint64
+	for ; ; dir = filepath.Dir(dir) {
+		if l, err := readUint(filepath.Join(dir, file)); err == nil && l > 0 && l < unlimited && (limit == 0 || l < limit) {
+			limit = l
+		}
+		if dir == mount || len(dir) <= len(mount) {
+			return limit
+		}
+	}
+}
+
+// Events reads the cgroup's memory event counters: memory.events on v2;
+// memory.failcnt and memory.oom_control on v1.
+func (c *Cgroup) Events() (Events, error) {
 	if c.Version == 1 {
-		file = "memory.oom_control"
+		b, err := os.ReadFile(filepath.Join(c.Dir, "memory.oom_control"))
+		if err != nil {
+			return Events{}, fmt.Errorf("read cgroup memory events: %w", err)
+		}
+		failcnt, _ := readUint(filepath.Join(c.Dir, "memory.failcnt"))
+		return Events{Max: failcnt, OOMKill: keyedValues(b)["oom_kill"]}, nil
 	}
-	b, err := os.ReadFile(filepath.Join(c.Dir, file))
+	b, err := os.ReadFile(filepath.Join(c.Dir, "memory.events"))
 	if err != nil {
-		return nil, fmt.Errorf("read cgroup memory events: %w", err)
+		return Events{}, fmt.Errorf("read cgroup memory events: %w", err)
 	}
-	return keyedValues(b), nil
+	kv := keyedValues(b)
+	return Events{Max: kv["max"], High: kv["high"], OOM: kv["oom"], OOMKill: kv["oom_kill"], OOMGroupKill: kv["oom_group_kill"]}, nil
+}
+
+// OOMGroup reports whether the kernel's OOM killer kills the cgroup's
+// processes together (memory.oom.group=1 on the cgroup or an ancestor, as
+// Kubernetes sets on cgroup v2), and where it is set. v1 has no such
+// setting.
+func (c *Cgroup) OOMGroup() (dir string, on bool) {
+	if c.Version != 2 {
+		return "", false
+	}
+	for d := c.Dir; ; d = filepath.Dir(d) {
+		if n, err := readUint(filepath.Join(d, "memory.oom.group")); err == nil && n == 1 {
+			return d, true
+		}
+		if d == c.Mount || len(d) <= len(c.Mount) {
+			return "", false
+		}
+	}
+}
+
+// parsePressure reads a PSI file: "some avg10=… avg60=… avg300=… total=…"
+// and the same for "full". ok is false unless both lines parse.
+func parsePressure(b []byte) (p Pressure, ok bool) {
+	var seen int
+	for _, line := range strings.Split(string(b), "\n") {
+		kind, rest, _ := strings.Cut(line, " ")
+		var st *Stall
+		switch kind {
+		case "some":
+			st = &p.Some
+		case "full":
+			st = &p.Full
+		default:
+			continue
+		}
+		n := 0
+		for _, kv := range strings.Fields(rest) {
+			k, v, _ := strings.Cut(kv, "=")
+			var err error
+			switch k {
+			case "avg10":
+				st.Avg10, err = strconv.ParseFloat(v, 64)
+			case "avg60":
+				st.Avg60, err = strconv.ParseFloat(v, 64)
+			case "total":
+				st.TotalUS, err = strconv.ParseUint(v, 10, 64)
+			default:
+				continue
+			}
+			if err != nil {
+				return Pressure{}, false
+			}
+			n++
+		}
+		if n != 3 {
+			return Pressure{}, false
+		}
+		seen++
+	}
+	return p, seen == 2
 }
 
 // readUint reads a file holding one number; "max" (v2's "no limit") is 0.

@@ -4,10 +4,12 @@ package cgroup
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -16,12 +18,15 @@ import (
 //
 //	v1-hybrid     cgroup v1 with a v2 "unified" mount beside it, as on this
 //	              kind of host: memory at /sys/fs/cgroup/memory, mount root
-//	              "/", the process in /docker/abc (limit 512 MiB, 2 OOM kills)
+//	              "/", the process in /docker/abc (limit 512 MiB, 2 OOM kills,
+//	              failcnt 5), pids in their own hierarchy (30 of 4096, the
+//	              limit on the parent)
 //	v1-container  v1 seen from inside a container: the mount's root is the
 //	              container's own cgroup /docker/abc (a smaller limit above
 //	              the mount point must not count)
 //	v1-unlimited  v1 with the "no limit" value everywhere
-//	v2-ns         v2 with a cgroup namespace: "0::/", memory.max "max"
+//	v2-ns         v2 with a cgroup namespace: "0::/", memory.max "max",
+//	              memory.oom.group 1, pressure and pids (12 of 100)
 //	v2-nested     v2 where the pod's cgroup holds the limit and the
 //	              container's own memory.max is "max"
 //	v2-no-usage   v2 without memory.current
@@ -39,13 +44,16 @@ func TestFind(t *testing.T) {
 		readErrs string // Read's error, when it must fail
 	}{
 		{fixture("v1-hybrid"), 1, "sys/fs/cgroup/memory/docker/abc", "sys/fs/cgroup/memory",
-			Memory{Limit: 536870912, Usage: 123456789, OOMKills: 2}, ""},
+			Memory{Limit: 536870912, Usage: 123456789, OOMKills: 2, Events: Events{Max: 5, OOMKill: 2},
+				PIDs: &PIDs{Current: 30, Max: 4096}}, ""},
 		{fixture("v1-container"), 1, "sys/fs/cgroup/memory", "sys/fs/cgroup/memory",
 			Memory{Limit: 268435456, Usage: 73400320, OOMKills: 0}, ""},
 		{fixture("v1-unlimited"), 1, "sys/fs/cgroup/memory", "sys/fs/cgroup/memory",
 			Memory{Limit: 0, Usage: 4096, OOMKills: 0}, ""},
 		{fixture("v2-ns"), 2, "sys/fs/cgroup", "sys/fs/cgroup",
-			Memory{Limit: 0, Usage: 52428800, OOMKills: 1}, ""},
+			Memory{Limit: 0, Usage: 52428800, OOMKills: 1, Events: Events{Max: 7, OOM: 3, OOMKill: 1},
+				Pressure: &Pressure{Some: Stall{1.5, 0.75, 2500000}, Full: Stall{0.5, 0.25, 1000000}},
+				PIDs:     &PIDs{Current: 12, Max: 100}}, ""},
 		{fixture("v2-nested"), 2, "sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice/cri-containerd-ctr.scope", "sys/fs/cgroup",
 			Memory{Limit: 536870912, Usage: 209715200, OOMKills: 0}, ""},
 		{fixture("v2-no-usage"), 2, "sys/fs/cgroup/app", "sys/fs/cgroup", Memory{}, "memory usage"},
@@ -57,6 +65,9 @@ func TestFind(t *testing.T) {
 				t.Fatalf("Find(%s): %v", tt.root, err)
 			}
 			want := Cgroup{Version: tt.version, Dir: filepath.Join(tt.root, tt.dir), Mount: filepath.Join(tt.root, tt.mount)}
+			if cg.PIDsDir != "" {
+				want.PIDsDir, want.PIDsMount = cg.PIDsDir, cg.PIDsMount // checked through Read's PIDs
+			}
 			if *cg != want {
 				t.Errorf("Find(%s) = %+v, want %+v", tt.root, *cg, want)
 			}
@@ -73,8 +84,8 @@ func TestFind(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
-			if m != tt.want {
-				t.Errorf("Read = %+v, want %+v", m, tt.want)
+			if !reflect.DeepEqual(m, tt.want) {
+				t.Errorf("Read = %s, want %s", show(m), show(tt.want))
 			}
 		})
 	}
@@ -235,12 +246,15 @@ func TestCgroup_Read(t *testing.T) {
 		{"v2 no memory.max anywhere", 2, "a", map[string]string{"a/memory.current": "7\n"}, Memory{Usage: 7}, ""},
 		{"v2 events without oom_kill", 2, "a", map[string]string{
 			"a/memory.current": "7\n", "a/memory.events": "low 0\nhigh 0\nmax 3\noom 2\n",
+		}, Memory{Usage: 7, Events: Events{Max: 3, OOM: 2}}, ""},
+		{"v2 garbled pressure is left out", 2, "a", map[string]string{
+			"a/memory.current": "7\n", "a/memory.pressure": "some avg10=x avg60=0 avg300=0 total=1\nfull avg10=0 avg60=0 avg300=0 total=1\n",
 		}, Memory{Usage: 7}, ""},
 		{"v1 nested unlimited", 1, "docker/abc", map[string]string{
 			"memory.limit_in_bytes": "9223372036854771712\n", "docker/memory.limit_in_bytes": "9223372036854771712\n",
 			"docker/abc/memory.limit_in_bytes": "9223372036854771712\n", "docker/abc/memory.usage_in_bytes": "5\n",
 			"docker/abc/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
-		}, Memory{Usage: 5, OOMKills: 4}, ""},
+		}, Memory{Usage: 5, OOMKills: 4, Events: Events{OOMKill: 4}}, ""},
 		{"v1 limit on the parent", 1, "docker/abc", map[string]string{
 			"docker/memory.limit_in_bytes":     "1073741824\n",
 			"docker/abc/memory.limit_in_bytes": "9223372036854771712\n", "docker/abc/memory.usage_in_bytes": "5\n",
@@ -270,8 +284,8 @@ func TestCgroup_Read(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
-			if m != tt.want {
-				t.Errorf("Read = %+v, want %+v", m, tt.want)
+			if !reflect.DeepEqual(m, tt.want) {
+				t.Errorf("Read = %s, want %s", show(m), show(tt.want))
 			}
 		})
 	}
@@ -282,12 +296,11 @@ func TestCgroup_Events(t *testing.T) {
 		root    string
 		version int
 		dir     string
-		want    map[string]uint64
+		want    Events
 	}{
-		{fixture("v2-ns"), 2, "sys/fs/cgroup",
-			map[string]uint64{"low": 0, "high": 0, "max": 7, "oom": 3, "oom_kill": 1, "oom_group_kill": 0}},
-		{fixture("v1-hybrid"), 1, "sys/fs/cgroup/memory/docker/abc",
-			map[string]uint64{"oom_kill_disable": 0, "under_oom": 0, "oom_kill": 2}},
+		{fixture("v2-ns"), 2, "sys/fs/cgroup", Events{Max: 7, OOM: 3, OOMKill: 1}},
+		{fixture("v2-nested"), 2, "sys/fs/cgroup/kubepods.slice/kubepods-pod1.slice/cri-containerd-ctr.scope", Events{}},
+		{fixture("v1-hybrid"), 1, "sys/fs/cgroup/memory/docker/abc", Events{Max: 5, OOMKill: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.root), func(t *testing.T) {
@@ -296,8 +309,8 @@ func TestCgroup_Events(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !maps.Equal(got, tt.want) {
-				t.Errorf("Events() = %v, want %v", got, tt.want)
+			if got != tt.want {
+				t.Errorf("Events() = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -313,5 +326,102 @@ func TestKeyedValues(t *testing.T) {
 	got := keyedValues([]byte("max 3\nbad line\noom_kill x\n\nlow 1\n"))
 	if want := map[string]uint64{"max": 3, "low": 1}; !maps.Equal(got, want) {
 		t.Errorf("keyedValues = %v, want %v", got, want)
+	}
+}
+
+// show prints a Memory with what its pointers hold.
+func show(m Memory) string {
+	return fmt.Sprintf("%+v pressure %+v pids %+v", m, m.Pressure, m.PIDs)
+}
+
+func TestParsePressure(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       Pressure
+		ok         bool
+	}{
+		{"both lines", "some avg10=12.34 avg60=5.00 avg300=1.00 total=123456\nfull avg10=1.00 avg60=0.50 avg300=0.10 total=6543\n",
+			Pressure{Some: Stall{12.34, 5, 123456}, Full: Stall{1, 0.5, 6543}}, true},
+		{"some only (the host's cpu file)", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", Pressure{}, false},
+		{"a field missing", "some avg10=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", Pressure{}, false},
+		{"negative total", "some avg10=0 avg60=0 avg300=0 total=-1\nfull avg10=0 avg60=0 avg300=0 total=0\n", Pressure{}, false},
+		{"empty", "", Pressure{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parsePressure([]byte(tt.text))
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("parsePressure = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestCgroup_OOMGroup(t *testing.T) {
+	tests := []struct {
+		name    string
+		version int
+		files   map[string]string
+		wantDir string // under the mount; "" for off
+	}{
+		{"on the container", 2, map[string]string{"pod/ctr/memory.oom.group": "1\n", "pod/memory.oom.group": "0\n"}, "pod/ctr"},
+		{"on the pod only", 2, map[string]string{"pod/ctr/memory.oom.group": "0\n", "pod/memory.oom.group": "1\n"}, "pod"},
+		{"off", 2, map[string]string{"pod/ctr/memory.oom.group": "0\n"}, ""},
+		{"not there (an old kernel)", 2, map[string]string{"pod/ctr/memory.max": "max\n"}, ""},
+		{"v1 has none", 1, map[string]string{"pod/ctr/memory.oom.group": "1\n"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{}
+			for p, c := range tt.files {
+				files[filepath.Join("cg", p)] = c
+			}
+			mount := filepath.Join(tree(t, files), "cg")
+			cg := &Cgroup{Version: tt.version, Dir: filepath.Join(mount, "pod/ctr"), Mount: mount}
+			dir, on := cg.OOMGroup()
+			if want := tt.wantDir != ""; on != want || (on && dir != filepath.Join(mount, tt.wantDir)) {
+				t.Errorf("OOMGroup = %q, %v; want %q, %v", dir, on, tt.wantDir, want)
+			}
+		})
+	}
+}
+
+func TestFind_PIDs(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		pidsDir string // under root; "" for none
+	}{
+		{"v2 with pids enabled", map[string]string{
+			"proc/self/cgroup": "0::/app\n", "proc/self/mountinfo": v2Mount,
+			"sys/fs/cgroup/cgroup.controllers": "memory pids\n", "sys/fs/cgroup/app/pids.current": "3\n",
+		}, "sys/fs/cgroup/app"},
+		{"v2 without the pids controller", map[string]string{
+			"proc/self/cgroup": "0::/app\n", "proc/self/mountinfo": v2Mount,
+			"sys/fs/cgroup/cgroup.controllers": "memory\n",
+		}, ""},
+		{"v1 without a pids hierarchy", map[string]string{
+			"proc/self/cgroup": "4:memory:/a\n9:pids:/a\n", "proc/self/mountinfo": v1MemoryMount,
+		}, ""},
+		{"v1 pids co-mounted elsewhere", map[string]string{
+			"proc/self/cgroup":    "4:memory:/a\n9:pids,devices:/b\n",
+			"proc/self/mountinfo": v1MemoryMount + "39 31 0:36 / /sys/fs/cgroup/pids,devices rw - cgroup cgroup rw,pids,devices\n",
+		}, "sys/fs/cgroup/pids,devices/b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tree(t, tt.files)
+			cg, err := Find(root)
+			if err != nil {
+				t.Fatalf("Find: %v", err)
+			}
+			want := ""
+			if tt.pidsDir != "" {
+				want = filepath.Join(root, tt.pidsDir)
+			}
+			if cg.PIDsDir != want {
+				t.Errorf("PIDsDir = %q, want %q", cg.PIDsDir, want)
+			}
+		})
 	}
 }

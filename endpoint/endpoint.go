@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -169,6 +170,14 @@ type statusDoc struct {
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st := s.src.Status()
 	doc := statusDoc{Status: st, Live: st.Live(), Ready: st.Ready(), Limits: s.limits}
+	if f := st.InForce; f != nil { // a resize re-derives the auto sizes
+		doc.Limits = make(map[string]any, len(s.limits)+2)
+		maps.Copy(doc.Limits, s.limits)
+		doc.Limits["rss_limit_bytes"], doc.Limits["rss_warn_bytes"] = f.RSSLimit, f.RSSWarn
+		if _, ok := s.limits["max_old_space_size_mib"]; ok {
+			doc.Limits["max_old_space_size_mib"] = f.HeapMiB
+		}
+	}
 	if st.Child != nil {
 		doc.UptimeMS = time.Since(st.Child.Started).Milliseconds()
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -21,6 +22,8 @@ type collector struct {
 	starts, exits, restarts, oomKills, reap *prometheus.Desc
 	probeDur, probeFail, probeUp            *prometheus.Desc
 	cgUsage, cgLimit, cgOOM                 *prometheus.Desc
+	cgEvents, cgStall, pidsCur, pidsMax     *prometheus.Desc
+	restartMax                              *prometheus.Desc
 	genRSS                                  *prometheus.Desc
 }
 
@@ -47,6 +50,14 @@ func newCollector(src Source, log hclog.Logger) *collector {
 		cgUsage:   d("cgroup_memory_usage_bytes", "Memory charged to crinit's cgroup."),
 		cgLimit:   d("cgroup_memory_limit_bytes", "Memory limit of crinit's cgroup; 0 when there is none."),
 		cgOOM:     d("cgroup_oom_kills", "The cgroup's oom_kill counter."),
+		cgEvents: d("cgroup_memory_events_total", "The cgroup's memory events (memory.events; on cgroup v1 max is "+
+			"memory.failcnt and oom_kill the only other): times usage hit memory.max, went over memory.high, "+
+			"the OOM killer ran, and processes it killed.", "event"),
+		cgStall: d("cgroup_memory_pressure_stall_seconds_total", "Time the cgroup's tasks stalled waiting for memory "+
+			"(memory.pressure): some = at least one task, full = all non-idle tasks at once.", "kind"),
+		pidsCur:    d("cgroup_pids_current", "Tasks in the cgroup (pids.current)."),
+		pidsMax:    d("cgroup_pids_max", "The cgroup's task limit (pids.max), the smallest up the tree; 0 when there is none."),
+		restartMax: d("restart_max", "Restarts allowed inside the restart window (--restart-max); 0 allows none."),
 		genRSS: d("child_generation_rss_bytes", "RSS of each living child's tree at the last sample, by generation "+
 			"(two during an overlapped restart).", "generation", "phase"),
 	}
@@ -81,6 +92,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.genRSS, float64(g.RSSBytes), strconv.Itoa(g.Generation), string(g.Phase))
 	}
 	gauge(c.inWindow, float64(st.RestartsInWindow))
+	gauge(c.restartMax, float64(st.RestartMax))
 	counter(c.starts, float64(st.Starts))
 	for _, r := range supervisor.Reasons() {
 		counter(c.exits, float64(st.ExitsByReason[r]), string(r))
@@ -99,6 +111,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.cgUsage, float64(cg.Usage))
 		gauge(c.cgLimit, float64(cg.Limit))
 		gauge(c.cgOOM, float64(cg.OOMKills))
+		c.collectCgroup(ch, cg)
 	}
 }
 
@@ -107,4 +120,22 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// collectCgroup adds the cgroup's event counters, pressure and pids.
+func (c *collector) collectCgroup(ch chan<- prometheus.Metric, cg *cgroup.Memory) {
+	for _, e := range []struct {
+		name string
+		n    uint64
+	}{{"max", cg.Events.Max}, {"high", cg.Events.High}, {"oom", cg.Events.OOM}, {"oom_kill", cg.Events.OOMKill}} {
+		ch <- prometheus.MustNewConstMetric(c.cgEvents, prometheus.CounterValue, float64(e.n), e.name)
+	}
+	if p := cg.Pressure; p != nil {
+		ch <- prometheus.MustNewConstMetric(c.cgStall, prometheus.CounterValue, float64(p.Some.TotalUS)/1e6, "some")
+		ch <- prometheus.MustNewConstMetric(c.cgStall, prometheus.CounterValue, float64(p.Full.TotalUS)/1e6, "full")
+	}
+	if p := cg.PIDs; p != nil {
+		ch <- prometheus.MustNewConstMetric(c.pidsCur, prometheus.GaugeValue, float64(p.Current))
+		ch <- prometheus.MustNewConstMetric(c.pidsMax, prometheus.GaugeValue, float64(p.Max))
+	}
 }

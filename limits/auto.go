@@ -9,6 +9,12 @@ const (
 	autoRSSShare  = 0.60
 )
 
+// The sizes "auto" takes when there is no cgroup limit to derive them from.
+const (
+	DefaultHeapMiB  = 256
+	DefaultRSSLimit = 300 * MiB
+)
+
 // AutoHeapMiB is --max-old-space-size=auto: half the cgroup limit in MiB,
 // or fallback when there is no limit.
 func AutoHeapMiB(cgroupLimit uint64, fallback uint64) uint64 {

@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ const helperEnv = "CRINIT_PROCFS_TEST_HELPER"
 var helpers = map[string]func() int{
 	// block lives until its stdin is closed.
 	"block": func() int {
+		fmt.Println("ready") // its command line is the test binary's from here on
 		if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
 			return 1
 		}
@@ -34,7 +36,16 @@ var helpers = map[string]func() int{
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		out, err := child.StdoutPipe()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

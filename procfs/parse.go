@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -176,4 +177,44 @@ func parseUint(b []byte) (uint64, bool) {
 		n = n*10 + d
 	}
 	return n, true
+}
+
+// pfExiting is the kernel's PF_EXITING task flag: the process is in exit.
+const pfExiting = 0x4
+
+// parseStatFlags reads the state letter and the kernel flags (field 9) of
+// /proc/PID/stat.
+func parseStatFlags(b []byte) (state byte, flags uint64, err error) {
+	state, _, err = parseStat(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	rest := b[bytes.LastIndexByte(b, ')')+3:] // after ") S"
+	var f []byte
+	for range 6 { // ppid pgrp session tty_nr tpgid flags
+		f, rest = field(rest)
+	}
+	flags, ok := parseUint(f)
+	if !ok {
+		return 0, 0, fmt.Errorf("%w: flags %q", errStatFormat, f)
+	}
+	return state, flags, nil
+}
+
+// sigkillPending reads proc(5)'s status and reports whether SIGKILL waits
+// in the process's shared (ShdPnd) or its main thread's (SigPnd) pending
+// set, hexadecimal masks where signal N is bit N-1.
+func sigkillPending(b []byte) bool {
+	for _, key := range []string{"ShdPnd:", "SigPnd:"} {
+		i := bytes.Index(b, []byte(key))
+		if i < 0 {
+			continue
+		}
+		f, _ := field(b[i+len(key):])
+		mask, err := strconv.ParseUint(string(f), 16, 64)
+		if err == nil && mask&(1<<(9-1)) != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -172,3 +172,44 @@ func TestIntScanner(t *testing.T) {
 		})
 	}
 }
+
+func TestParseStatFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		state byte
+		flags uint64
+		err   bool
+	}{
+		{"running", "42 (node) R 1 42 42 0 -1 4194560 100 0 0 0", 'R', 4194560, false},
+		{"exiting", "42 (node (x)) D 1 42 42 0 -1 4194564 0 0", 'D', 4194564, false},
+		{"truncated", "42 (node) S 1 42 42", 0, 0, true},
+		{"garbled flags", "42 (node) S 1 42 42 0 -1 abc 0", 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, flags, err := parseStatFlags([]byte(tt.in))
+			if (err != nil) != tt.err || state != tt.state || flags != tt.flags {
+				t.Errorf("parseStatFlags(%q) = %c, %d, %v; want %c, %d, error %v", tt.in, state, flags, err, tt.state, tt.flags, tt.err)
+			}
+		})
+	}
+}
+
+func TestSigkillPending(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     bool
+	}{
+		{"shared", "Name:\tnode\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n", true},
+		{"thread", "SigPnd:\t0000000000000100\nShdPnd:\t0000000000000000\n", true},
+		{"SIGTERM only", "SigPnd:\t0000000000004000\nShdPnd:\t0000000000004000\n", false},
+		{"none", "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n", false},
+		{"garbled", "ShdPnd:\tzz\n", false},
+	}
+	for _, tt := range tests {
+		if got := sigkillPending([]byte(tt.in)); got != tt.want {
+			t.Errorf("%s: sigkillPending = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -166,3 +166,30 @@ func (fs *FS) SetOOMScoreAdj(pid, adj int) error {
 	}
 	return nil
 }
+
+// Fate says how far a process is on its way out.
+type Fate struct {
+	Zombie bool // exited, waiting for its parent to reap it
+	Dying  bool // a zombie, in exit, or with SIGKILL pending, as a process the OOM killer has just picked
+}
+
+// Fate reads /proc/PID/stat, and /proc/PID/status when stat does not tell.
+// A process gone is neither: it is dead.
+func (fs *FS) Fate(pid int) Fate {
+	b, err := fs.readPID(pid, "stat")
+	if err != nil {
+		return Fate{}
+	}
+	state, flags, err := parseStatFlags(b)
+	if err != nil {
+		return Fate{}
+	}
+	if state == 'Z' || state == 'X' || state == 'x' {
+		return Fate{Zombie: state == 'Z', Dying: true}
+	}
+	if flags&pfExiting != 0 {
+		return Fate{Dying: true}
+	}
+	b, err = fs.readPID(pid, "status")
+	return Fate{Dying: err == nil && sigkillPending(b)}
+}

@@ -3,10 +3,13 @@ package procfs
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestNewFS(t *testing.T) {
@@ -256,5 +259,31 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFS_Fate reads real processes: this one is neither a zombie nor
+// dying; a child that exited and is not yet reaped is a zombie; a PID
+// that does not exist is neither.
+func TestFS_Fate(t *testing.T) {
+	fs := NewFS("")
+	if f := fs.Fate(os.Getpid()); f.Zombie || f.Dying {
+		t.Errorf("Fate(self) = %+v, want neither", f)
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	// Wait for the exit without reaping it: the child stays a zombie.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatalf("waitid: %v", err)
+	}
+	if f := fs.Fate(cmd.Process.Pid); !f.Zombie || !f.Dying {
+		t.Fatalf("Fate(exited child) = %+v, want a dying zombie", f)
+	}
+	if f := fs.Fate(1 << 30); f.Zombie || f.Dying {
+		t.Errorf("Fate(no such pid) = %+v, want neither", f)
 	}
 }

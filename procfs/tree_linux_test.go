@@ -240,7 +240,10 @@ func startBlockers(t *testing.T, n int) []int {
 	t.Helper()
 	pids := make([]int, 0, n)
 	for range n {
-		cmd, _ := startHelper(t, "block")
+		cmd, out := startHelper(t, "block")
+		if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+			t.Fatalf("blocker: %v", err)
+		}
 		pids = append(pids, cmd.Process.Pid)
 	}
 	return pids

@@ -64,7 +64,8 @@ func TestSample_Cgroup(t *testing.T) {
 		want    *cgroup.Memory
 		wantErr string
 	}{
-		{"v2", "testdata/cgroup", &cgroup.Memory{Limit: 536870912, Usage: 123456789, OOMKills: 1}, ""},
+		{"v2", "testdata/cgroup", &cgroup.Memory{Limit: 536870912, Usage: 123456789, OOMKills: 1,
+			Events: cgroup.Events{Max: 3, OOM: 1, OOMKill: 1}}, ""},
 		{"gone", "testdata/no-such-cgroup", nil, "read cgroup: "},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"syscall"
 	"time"
+
+	"github.com/crinit/crinit/limits"
 )
 
 // start starts the next generation, or fails as the policy says.
@@ -17,13 +19,18 @@ func (s *Supervisor) start() {
 // the terminal's foreground when crinit has one. It becomes the current
 // generation; the one before it, if it still runs, is being replaced.
 func (s *Supervisor) spawn() (*generation, error) {
-	st, err := s.host.start(startSpec{argv: s.cfg.Argv, env: s.cfg.Env, files: s.cfg.Files, shim: s.cfg.Shim, notify: s.cfg.Notify})
+	argv, env := s.cfg.Argv, s.cfg.Env
+	if s.mem.heapMiB > 0 {
+		argv, env, _ = limits.NodeHeap(argv, env, s.mem.heapMiB)
+	}
+	st, err := s.host.start(startSpec{argv: argv, env: env, files: s.cfg.Files, shim: s.cfg.Shim, notify: s.cfg.Notify})
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
 	s.starts++
-	g := newGeneration(s.starts, st.pid, st.foreground, now, &s.cfg)
+	g := newGeneration(s.starts, st.pid, st.foreground, now, &s.cfg, s.mem.rssLimit, s.mem.rssWarn)
+	g.heapMiB = s.mem.heapMiB
 	s.gens = append(s.gens, g)
 	s.current = g
 	if st.notes != nil {
@@ -46,7 +53,7 @@ func (s *Supervisor) spawn() (*generation, error) {
 		g.oomKills = m.OOMKills
 	}
 	s.paceProbe()
-	s.log.Info("child started", "pid", st.pid, "generation", g.id, "argv", s.cfg.Argv, "start", s.starts,
+	s.log.Info("child started", "pid", st.pid, "generation", g.id, "argv", argv, "start", s.starts,
 		"restarts_in_window", s.restarts.InWindow(now), "foreground", st.foreground)
 	return g, nil
 }

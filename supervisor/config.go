@@ -84,6 +84,21 @@ type Config struct {
 	OOMScoreAdj int
 	// Cgroup is crinit's memory cgroup; nil when there is none.
 	Cgroup *cgroup.Cgroup
+	// PressureLimit restarts the child (reason memory_pressure) once every
+	// task of the cgroup stalled on memory for a share of a window; the
+	// zero value is off.
+	PressureLimit PressureLimit
+	// HeapMiB is node's heap limit given to each child (0: none); Argv and
+	// Env are the command without it.
+	HeapMiB uint64
+	// AutoRSS and AutoHeap re-derive the RSS limit and the heap size when
+	// the cgroup's memory limit changes (Kubernetes' in-place resize):
+	// RSSWarnAt gives the warn level from the RSS limit. A new heap size
+	// applies to the next child; ResizeRestart restarts the running one
+	// when its heap may reach past a lowered limit.
+	AutoRSS, AutoHeap bool
+	RSSWarnAt         limits.Threshold
+	ResizeRestart     bool
 
 	// Probe, when not nil, checks every ProbeInterval that the app answers;
 	// ProbePolicy decides when failures restart it (reason probe).
@@ -164,6 +179,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("invalid ReadyTimeout %s: awaiting readiness needs Notify and a timeout above 0", c.ReadyTimeout)
 	case c.Probe != nil && c.ProbeInterval <= 0:
 		return fmt.Errorf("invalid ProbeInterval %s: a probe needs an interval above 0", c.ProbeInterval)
+	case c.PressureLimit.Share < 0 || c.PressureLimit.Share > 1 || c.PressureLimit.Window < 0:
+		return fmt.Errorf("invalid PressureLimit %s: want a share of 0 to 1 and a window of 0 or more", c.PressureLimit)
 	case c.Probe != nil && c.ProbePolicy.Retries < 1:
 		return fmt.Errorf("invalid ProbePolicy.Retries %d: must be 1 or more", c.ProbePolicy.Retries)
 	}

@@ -77,13 +77,16 @@ const (
 	ReasonProbe     Reason = "probe"      // crinit restarted it: the liveness probe failed
 	ReasonShutdown  Reason = "shutdown"   // crinit is shutting down on SIGTERM, SIGINT or SIGQUIT
 	ReasonNotReady  Reason = "not_ready"  // crinit stopped it: not ready within --ready-timeout
+	// crinit restarted it: the cgroup's tasks stalled on memory past --memory-pressure-limit
+	ReasonMemoryPressure Reason = "memory_pressure"
+	ReasonResize         Reason = "resize" // crinit restarted it: its heap may reach past a lowered cgroup limit
 )
 
 // Reasons lists every Reason, in the order /status and /metrics show
 // them; a new reason added here gets its metrics.
 func Reasons() []Reason {
 	return []Reason{ReasonExit, ReasonSignal, ReasonOOMKill, ReasonHeapLimit,
-		ReasonRSSLimit, ReasonFDLimit, ReasonReload, ReasonProbe, ReasonNotReady, ReasonShutdown}
+		ReasonRSSLimit, ReasonFDLimit, ReasonMemoryPressure, ReasonResize, ReasonReload, ReasonProbe, ReasonNotReady, ReasonShutdown}
 }
 
 // Restarts reports whether a child ended for r may be restarted: every

@@ -32,6 +32,8 @@ type fakeProc struct {
 	alive           bool
 	// zombie: dead, not reaped yet; signals still reach it, to no effect.
 	zombie bool
+	// dying: alive with SIGKILL pending, as the OOM killer's victim is.
+	dying bool
 	// survives lists the signals the process outlives.
 	survives map[syscall.Signal]bool
 	// exitOn maps a signal to the exit code the process ends with when it
@@ -63,6 +65,7 @@ type fakeHost struct {
 	// child configures each process start creates.
 	child     func(p *fakeProc)
 	panicIn   string // a method that panics once, then works
+	panicSkip int    // calls of panicIn that work before it panics
 	reclaimed int
 }
 
@@ -71,6 +74,10 @@ func newFakeHost(sigs chan os.Signal) *fakeHost {
 }
 
 func (h *fakeHost) maybePanic(method string) {
+	if h.panicIn == method && h.panicSkip > 0 {
+		h.panicSkip--
+		return
+	}
 	if h.panicIn == method {
 		h.panicIn = ""
 		panic("fake host: " + method)
@@ -221,6 +228,20 @@ func (h *fakeHost) descendants() ([]proc, error) {
 	return out, nil
 }
 
+// dying lists the zombies and the processes marked dying.
+func (h *fakeHost) dying() ([]dyingProc, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []dyingProc
+	for _, p := range h.procs {
+		if p.zombie || (p.alive && p.dying) {
+			out = append(out, dyingProc{proc{PID: p.pid, PPID: p.ppid, Command: p.cmd}, p.zombie})
+		}
+	}
+	slices.SortFunc(out, func(a, b dyingProc) int { return a.PID - b.PID })
+	return out, nil
+}
+
 func (h *fakeHost) reap() []exit {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -327,6 +348,7 @@ type rig struct {
 	code    chan int
 	ended   chan struct{}
 	notes   chan note
+	memEv   chan cgroup.Events
 }
 
 // testConfig is a configuration with the CLI's defaults.
@@ -362,10 +384,10 @@ func startRig(t *testing.T, cfg Config, setup func(*fakeHost)) *rig {
 	if cfg.Probe != nil {
 		r.s.probeIvl = make(chan time.Duration, 1)
 	}
-	r.ended, r.notes = make(chan struct{}), make(chan note)
+	r.ended, r.notes, r.memEv = make(chan struct{}), make(chan note), make(chan cgroup.Events)
 	go func() {
 		defer close(r.ended)
-		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics, notes: r.notes})
+		r.code <- r.s.run(inputs{sigs: r.sigs, samples: r.samples, probes: r.probes, panics: r.panics, notes: r.notes, events: r.memEv})
 	}()
 	t.Cleanup(r.end)
 	synctest.Wait()

@@ -19,6 +19,9 @@ type host interface {
 	signal(pid int, sig syscall.Signal) error
 	// descendants lists crinit's living descendants, parents first.
 	descendants() ([]proc, error)
+	// dying lists crinit's descendants on their way out: zombies, those in
+	// exit, and those with SIGKILL pending.
+	dying() ([]dyingProc, error)
 	// reap collects every exited child of crinit that is waiting.
 	reap() []exit
 	// memory reads crinit's memory cgroup; false when there is none.
@@ -62,6 +65,12 @@ type started struct {
 type proc struct {
 	PID, PPID int
 	Command   string
+}
+
+// dyingProc is a descendant on its way out.
+type dyingProc struct {
+	proc
+	zombie bool // exited, its parent has not reaped it yet
 }
 
 // exit is one reaped process.

@@ -112,6 +112,20 @@ func (h *osHost) descendants() ([]proc, error) {
 	return out, nil
 }
 
+func (h *osHost) dying() ([]dyingProc, error) {
+	ps, err := h.fs.Descendants(h.self)
+	if err != nil {
+		return nil, fmt.Errorf("list descendants: %w", err)
+	}
+	var out []dyingProc
+	for _, p := range ps {
+		if f := h.fs.Fate(p.PID); f.Dying {
+			out = append(out, dyingProc{proc{PID: p.PID, PPID: p.PPID, Command: h.fs.Command(p.PID)}, f.Zombie})
+		}
+	}
+	return out, nil
+}
+
 // reap drains wait4(-1, WNOHANG) until nothing is left waiting: one
 // SIGCHLD can stand for many exits.
 func (h *osHost) reap() []exit {

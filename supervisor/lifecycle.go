@@ -66,6 +66,7 @@ type generation struct {
 	replacing Reason    // a planned restart started its successor; "" when none
 	stopAt    time.Time // when crinit began to stop it
 	readyAt   time.Time // when it became ready (running)
+	heapMiB   uint64    // node's heap limit it was started with; 0: none set by crinit
 	rss       uint64    // its tree's RSS at the last sample
 	readyRSS  uint64    // its tree's RSS at the first sample after it became ready
 
@@ -88,8 +89,9 @@ type ending struct {
 	current bool
 }
 
-// newGeneration is the id-th child, just forked as pid at now.
-func newGeneration(id, pid int, foreground bool, now time.Time, cfg *Config) *generation {
+// newGeneration is the id-th child, just forked as pid at now, judged
+// against the RSS limit and warn level in force.
+func newGeneration(id, pid int, foreground bool, now time.Time, cfg *Config, rssLimit, rssWarn uint64) *generation {
 	return &generation{
 		id:         id,
 		pid:        pid,
@@ -97,7 +99,7 @@ func newGeneration(id, pid int, foreground bool, now time.Time, cfg *Config) *ge
 		started:    now,
 		foreground: foreground,
 		probe:      probe.NewTracker(cfg.ProbePolicy, now),
-		mem:        newMemWatch(cfg.RSSLimit, cfg.RSSWarn, cfg.RSSGrace, cfg.TrendHorizon),
+		mem:        newMemWatch(rssLimit, rssWarn, cfg.RSSGrace, cfg.TrendHorizon),
 		fdWarned:   map[int]bool{},
 		oomChecked: map[int]bool{pid: true},
 	}

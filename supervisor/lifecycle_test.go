@@ -14,7 +14,7 @@ func TestEnter(t *testing.T) {
 	cfg := testConfig()
 	for i, from := range phases {
 		for j, to := range phases {
-			g := newGeneration(1, 100, false, time.Unix(0, 0), &cfg)
+			g := newGeneration(1, 100, false, time.Unix(0, 0), &cfg, 0, 0)
 			g.phase = from
 			deadline := time.Unix(60, 0)
 			err := g.enter(to, deadline)
@@ -57,7 +57,7 @@ func TestRemnants_TwoGenerations(t *testing.T) {
 			t.Fatal(err)
 		}
 		pid := st.pid
-		young := newGeneration(2, pid, false, time.Now(), &r.s.cfg)
+		young := newGeneration(2, pid, false, time.Now(), &r.s.cfg, 0, 0)
 		youngWorker := r.h.spawn(pid, "node worker.js", nil)
 		grandchild := r.h.spawn(youngWorker, "sh", nil)
 		r.s.gens = append(r.s.gens, young)

@@ -579,7 +579,8 @@ func TestLoop_PanicDuringStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := testConfig()
 		cfg.RSSLimit, cfg.RSSGrace = 100*mib, 1
-		r := startRig(t, cfg, func(h *fakeHost) { h.panicIn = "memory"; h.child = nodeLike })
+		// The first call reads the cgroup's baseline; the second is the start's.
+		r := startRig(t, cfg, func(h *fakeHost) { h.panicIn, h.panicSkip = "memory", 1; h.child = nodeLike })
 		pid := r.child()
 		r.has("panic recovered")
 		r.sample(sampler.Sample{RSS: 200 * mib, Procs: []sampler.Proc{{PID: pid, RSS: 200 * mib}}})

@@ -43,6 +43,7 @@ type Status struct {
 	Children         []ChildStatus    `json:"children"` // every child alive, oldest first: two during an overlapped restart
 	Starts           int              `json:"starts"`
 	RestartsInWindow int              `json:"restarts_in_window"`
+	RestartMax       int              `json:"restart_max"` // the budget: restarts allowed in the window (0: none)
 	LastExit         *ExitStatus      `json:"last_exit"`
 	ExitsByReason    map[Reason]int64 `json:"exits_by_reason"`
 	RestartsByReason map[Reason]int64 `json:"restarts_by_reason"`
@@ -50,6 +51,16 @@ type Status struct {
 	Tree             *TreeStatus      `json:"tree"`
 	Cgroup           *cgroup.Memory   `json:"cgroup"`
 	Probe            *ProbeStatus     `json:"probe"`
+	// InForce holds the sizes in force, which follow the cgroup's limit
+	// where they are auto; /status shows them among the limits.
+	InForce *InForce `json:"-"`
+}
+
+// InForce is what a resize may change of the limits crinit applies.
+type InForce struct {
+	RSSLimit uint64 // bytes
+	RSSWarn  uint64 // bytes
+	HeapMiB  uint64 // node's heap for the next child; 0: none set by crinit
 }
 
 // ChildStatus describes the running child.
@@ -206,12 +217,14 @@ func (s *Supervisor) publish() {
 		Draining:         g != nil && g.phase == PhaseDraining,
 		Starts:           s.starts,
 		RestartsInWindow: s.restarts.InWindow(time.Now()),
+		RestartMax:       s.cfg.Restart.Max,
 		LastExit:         s.lastExit,
 		ExitsByReason:    maps.Clone(s.exits),
 		RestartsByReason: maps.Clone(s.restartsBy),
 		OrphansReaped:    s.orphans,
 		Tree:             s.tree,
 		Cgroup:           s.cgroup,
+		InForce:          &InForce{RSSLimit: s.mem.rssLimit, RSSWarn: s.mem.rssWarn, HeapMiB: s.mem.heapMiB},
 	}
 	for _, a := range s.alive() {
 		c := ChildStatus{PID: a.pid, Generation: a.id, Phase: a.phase, Started: a.started, RSSBytes: a.rss}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/probe"
 	"github.com/crinit/crinit/procfs"
 	"github.com/crinit/crinit/sampler"
@@ -62,6 +63,8 @@ type Supervisor struct {
 	quit    chan struct{}  // closed when the loop ends
 	readers sync.WaitGroup // the notify pipes' readers
 
+	mem memState
+
 	counters
 	status atomic.Pointer[Status]
 }
@@ -79,6 +82,7 @@ type inputs struct {
 	probes  <-chan probe.Result
 	panics  chan workerPanic
 	notes   chan note
+	events  <-chan cgroup.Events // the cgroup's memory event counters, as they change
 }
 
 // workerPanic is a panic that ended one of the loop's worker goroutines.
@@ -169,6 +173,9 @@ func (s *Supervisor) Run() int {
 		smp := sampler.New(procfs.NewFS(s.cfg.ProcRoot), s.self, s.cfg.Cgroup)
 		worker(&wg, "sampler", panics, func() { smp.Run(ctx, s.cfg.SampleInterval, samples, s.root.Named("sampler")) })
 	}
+	if w := s.watchMemory(&wg, &in); w != nil {
+		defer w.Close() // before cancel and wg.Wait: it ends the watcher
+	}
 	if s.cfg.Notify {
 		ns, err := listenNotify()
 		if err != nil {
@@ -186,6 +193,25 @@ func (s *Supervisor) Run() int {
 		worker(&wg, "prober", panics, func() { s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, probes) })
 	}
 	return s.run(in)
+}
+
+// watchMemory starts the watcher of the cgroup's memory events, which
+// sends to in.events; nil when there is no cgroup or the kernel refuses a
+// watch (then each sample reads the counters). Closing the watch ends it.
+func (s *Supervisor) watchMemory(wg *sync.WaitGroup, in *inputs) *cgroup.EventWatch {
+	cg := s.cfg.Cgroup
+	if cg == nil {
+		return nil
+	}
+	w, err := cg.WatchEvents()
+	if err != nil {
+		s.log.Info("memory events polled", "interval_ms", s.cfg.SampleInterval.Milliseconds(), "error", err)
+		return nil
+	}
+	events := make(chan cgroup.Events, 1)
+	in.events = events
+	worker(wg, "memory events", in.panics, func() { watchEvents(w, cg, events, s.root.Named("sampler")) })
+	return w
 }
 
 // worker runs f on a goroutine of its own; a panic that escapes f becomes
@@ -213,6 +239,7 @@ func (s *Supervisor) run(in inputs) int {
 		s.probeAt = s.cfg.ProbeInterval
 	}
 	s.notes, s.panics, s.quit, s.unheld = in.notes, in.panics, make(chan struct{}), map[string]bool{}
+	s.initMem()
 	s.safely("start", s.start)
 	s.safely("publish", s.publish)
 	s.loop(in)
@@ -244,6 +271,8 @@ func (s *Supervisor) loop(in inputs) {
 			s.safely("reap tick", s.onReap)
 		case smp := <-in.samples:
 			s.safely("sample", func() { s.onSample(smp) })
+		case ev := <-in.events:
+			s.safely("memory events", func() { s.onEvents(ev) })
 		case r := <-in.probes:
 			s.safely("probe", func() { s.onProbe(r) })
 		case n := <-in.notes:
@@ -322,11 +351,16 @@ func (s *Supervisor) settle() {
 func (s *Supervisor) safely(event string, f func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic recovered", "event", event, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.logPanic(event, r)
 			s.salvage()
 		}
 	}()
 	f()
+}
+
+// logPanic logs a panic recovered while handling event.
+func (s *Supervisor) logPanic(event string, r any) {
+	s.log.Error("panic recovered", "event", event, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 }
 
 // salvage ends supervision when a panic left no way forward.

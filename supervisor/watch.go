@@ -19,7 +19,9 @@ const topProcesses = 5
 func (s *Supervisor) onSample(smp sampler.Sample) {
 	if smp.Cgroup != nil {
 		s.cgroup = smp.Cgroup
+		s.onCgroup(smp)
 	}
+	defer func() { s.mem.last = smp.Procs }()
 	alive := s.alive()
 	if len(alive) == 0 || smp.At.Before(alive[0].started) {
 		return // no child, or a reading of an earlier one
@@ -106,19 +108,19 @@ func (s *Supervisor) raiseOOMScores(g *generation, smp sampler.Sample) {
 func (s *Supervisor) checkMemory(g *generation, smp sampler.Sample) {
 	v := g.mem.observe(smp.At, smp.RSS)
 	if v.WarnCrossed {
-		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "warn_bytes", s.cfg.RSSWarn,
-			"limit_bytes", s.cfg.RSSLimit, "top", s.top(smp))
+		s.log.Warn("rss warning", "measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "warn_bytes", s.mem.rssWarn,
+			"limit_bytes", s.mem.rssLimit, "top", s.top(smp))
 		if s.cfg.HeapSnapshotDir != "" && !g.snapshotSent {
 			g.snapshotSent = true
 			s.requestHeapSnapshot(smp)
 		}
 	}
 	if v.Trend != nil {
-		s.log.Warn("rss trending to limit", "rss_bytes", smp.RSS, "limit_bytes", s.cfg.RSSLimit,
+		s.log.Warn("rss trending to limit", "rss_bytes", smp.RSS, "limit_bytes", s.mem.rssLimit,
 			"slope_mib_per_min", v.Trend.BytesPerSec*60/float64(limits.MiB), "eta_s", int64(v.Trend.ToLimit.Seconds()))
 	}
 	if v.Exceeded {
-		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "limit_bytes", s.cfg.RSSLimit,
+		args := []any{"measure", "tree_rss", "rss_bytes", smp.RSS, "rss_sum_bytes", smp.RSSSum, "limit_bytes", s.mem.rssLimit,
 			"samples_over", g.mem.over, "top", s.top(smp)}
 		if smp.Cgroup != nil {
 			args = append(args, "cgroup_usage_bytes", smp.Cgroup.Usage, "cgroup_limit_bytes", smp.Cgroup.Limit)

@@ -19,8 +19,8 @@ import (
 
 // Fallbacks for "auto" when crinit is in no memory cgroup with a limit.
 const (
-	fallbackHeapMiB  = 256
-	fallbackRSSLimit = 300 * limits.MiB
+	fallbackHeapMiB  = limits.DefaultHeapMiB
+	fallbackRSSLimit = limits.DefaultRSSLimit
 )
 
 // options is the validated configuration of one crinit run.
@@ -49,6 +49,8 @@ type options struct {
 	heapSnapshotDir  string
 	heapSnapshotKeep int
 	oomScoreAdj      int
+	pressureLimit    supervisor.PressureLimit
+	resizeRestart    bool
 
 	probeURL           *probe.Target // nil: no probe
 	probeInterval      time.Duration
@@ -172,6 +174,10 @@ var flagSpecs = []flagSpec{
 		func(o *options, v string) (err error) { o.fdWarn, err = limits.ParseThreshold(v, parseCount); return }},
 	{"fd-limit", "95%", "restart the child when a process of the tree holds this many descriptors; 0 disables",
 		func(o *options, v string) (err error) { o.fdLimit, err = limits.ParseThreshold(v, parseCount); return }},
+	{"memory-pressure-limit", "60%/30s", "restart the child when all the cgroup's tasks stalled on memory (PSI full) for this share of this window; 0 disables",
+		func(o *options, v string) (err error) { o.pressureLimit, err = parsePressureLimit(v); return }},
+	{"resize-restart", "false", "restart the child when a lowered cgroup memory limit falls below its heap size; otherwise only warn",
+		func(o *options, v string) (err error) { o.resizeRestart, err = parseBool(v); return }},
 	{"child-oom-score-adj", "500", "the child's oom_score_adj (-1000 to 1000), so the OOM killer picks node, not crinit",
 		func(o *options, v string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(v))

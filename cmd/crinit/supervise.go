@@ -15,6 +15,7 @@ import (
 	"github.com/crinit/crinit/limits"
 	"github.com/crinit/crinit/listen"
 	"github.com/crinit/crinit/probe"
+	"github.com/crinit/crinit/procfs"
 	"github.com/crinit/crinit/supervisor"
 )
 
@@ -37,6 +38,7 @@ func supervise(o options, stdout io.Writer) int {
 	}
 	resolveAuto(&o, cgLimit, log)
 	warnUnworkable(o, cgLimit, log)
+	protectSelf(cg, o.rssLimit, cgLimit, log)
 	cfg, err := childConfig(o, log)
 	if err != nil {
 		return exitUsage
@@ -68,10 +70,15 @@ func supervise(o options, stdout io.Writer) int {
 // snapshot directory, RLIMIT_NOFILE) and turns o into the supervisor's
 // configuration. A limit that cannot be applied is logged and returned.
 func childConfig(o options, log hclog.Logger) (supervisor.Config, error) {
-	argv, env, heap := limits.NodeHeap(o.argv, os.Environ(), o.heapMiB)
+	// The supervisor sets the heap flag at each start: a resize may change
+	// it. The user's own flag wins; then crinit sets none.
+	argv, env := o.argv, os.Environ()
+	_, _, heap := limits.NodeHeap(argv, env, o.heapMiB)
+	heapMiB := o.heapMiB
 	switch heap {
 	case limits.UserArgv, limits.UserEnv:
 		log.Info("user's heap flag kept", "flag", limits.HeapFlag, "found_in", string(heap), "ignored_mib", o.heapMiB)
+		heapMiB = 0
 	}
 	if o.heapSnapshotDir != "" {
 		if err := os.MkdirAll(o.heapSnapshotDir, 0o755); err != nil {
@@ -100,6 +107,8 @@ func childConfig(o options, log hclog.Logger) (supervisor.Config, error) {
 		TrendHorizon: o.trendHorizon, FDWarn: o.fdWarn, FDLimit: o.fdLimit,
 		HeapSnapshotDir: o.heapSnapshotDir, HeapSnapshotKeep: o.heapSnapshotKeep,
 		OOMScoreAdj: o.oomScoreAdj, DrainDelay: o.drainDelay, ShowArgv: o.statusShowArgv,
+		PressureLimit: o.pressureLimit, HeapMiB: heapMiB, AutoRSS: o.rssAuto, AutoHeap: o.heapAuto && heapMiB > 0,
+		RSSWarnAt: o.rssWarn, ResizeRestart: o.resizeRestart,
 	}
 	if o.probeURL != nil {
 		cfg.Probe = probe.NewProber(*o.probeURL, o.probeTimeout)
@@ -135,6 +144,8 @@ func limitsInForce(o options, rssWarn uint64) map[string]any {
 		"rss_interval_ms":        o.rssInterval.Milliseconds(),
 		"fd_warn":                o.fdWarn.String(),
 		"fd_limit":               o.fdLimit.String(),
+		"memory_pressure_limit":  o.pressureLimit.String(),
+		"resize_restart":         o.resizeRestart,
 		"restart":                string(o.restart.Mode),
 		"restart_max":            o.restart.Max,
 		"restart_window_ms":      o.restart.Window.Milliseconds(),
@@ -168,10 +179,50 @@ func findCgroup(log hclog.Logger) *cgroup.Cgroup {
 		log.Warn("memory cgroup unreadable", "version", cg.Version, "dir", cg.Dir, "error", err)
 		return nil
 	}
-	log.Info("memory cgroup", "version", cg.Version, "dir", cg.Dir, "limit_bytes", m.Limit,
-		"usage_bytes", m.Usage, "oom_kills", m.OOMKills)
+	_, group := cg.OOMGroup()
+	args := []any{"version", cg.Version, "dir", cg.Dir, "limit_bytes", m.Limit, "usage_bytes", m.Usage,
+		"oom_kills", m.OOMKills, "oom_group", group, "pressure", m.Pressure != nil}
+	if m.PIDs != nil {
+		args = append(args, "pids_current", m.PIDs.Current, "pids_max", m.PIDs.Max)
+	}
+	log.Info("memory cgroup", args...)
 	return cg
 }
+
+// protectSelf keeps the kernel's OOM killer off crinit: it sets its own
+// oom_score_adj to -1000, which the OOM killer never picks and a group
+// kill spares, where it may (CAP_SYS_RESOURCE). Otherwise crinit may be
+// picked once its child is gone and the cgroup is still full, and with
+// memory.oom.group=1 (Kubernetes' default on cgroup v2 since 1.28) every
+// OOM kill ends crinit with the child: that is warned of, since the RSS
+// limit must then act first. Children get --child-oom-score-adj as before.
+func protectSelf(cg *cgroup.Cgroup, rssLimit, cgLimit uint64, log hclog.Logger) {
+	var dir string
+	var group bool
+	if cg != nil {
+		dir, group = cg.OOMGroup()
+	}
+	fs := procfs.NewFS("")
+	self := os.Getpid()
+	from, _ := fs.OOMScoreAdj(self)
+	err := fs.SetOOMScoreAdj(self, oomScoreMin)
+	switch {
+	case err == nil && group:
+		log.Info("oom group kill spares crinit", "setting", "memory.oom.group", "dir", dir, "oom_score_adj", oomScoreMin, "from", from)
+	case err == nil:
+		log.Info("own oom_score_adj lowered", "oom_score_adj", oomScoreMin, "from", from)
+	case group:
+		log.Warn("oom group kill ends crinit with the child", "setting", "memory.oom.group", "dir", dir,
+			"rss_limit_bytes", rssLimit, "cgroup_limit_bytes", cgLimit,
+			"advice", "keep --rss-limit well below the cgroup limit, so that crinit restarts the child before the kernel kills both",
+			"self_protect_error", fmt.Errorf("set own oom_score_adj to %d (needs CAP_SYS_RESOURCE): %w", oomScoreMin, err).Error())
+	default:
+		log.Debug("own oom_score_adj kept", "oom_score_adj", from, "error", err)
+	}
+}
+
+// oomScoreMin is the oom_score_adj the OOM killer never picks.
+const oomScoreMin = -1000
 
 // resolveAuto turns "auto" sizes into numbers from the cgroup limit.
 func resolveAuto(o *options, cgLimit uint64, log hclog.Logger) {

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/limits"
 )
 
@@ -297,5 +298,43 @@ func TestRun_Listen(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), `"socket held"`) {
 		t.Errorf("log lacks socket held:\n%s", stdout.String())
+	}
+}
+
+// TestProtectSelf: crinit lowers its own oom_score_adj to -1000 where it
+// may, and says so; where it may not (root without CAP_SYS_RESOURCE, as
+// on this machine kind), a cgroup with memory.oom.group=1 gets the warning
+// and one without only a debug line. Which case applies is read back from
+// /proc/self/oom_score_adj.
+func TestProtectSelf(t *testing.T) {
+	before, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile("/proc/self/oom_score_adj", before, 0) })
+	for _, group := range []bool{true, false} {
+		t.Run(map[bool]string{true: "oom group", false: "no group"}[group], func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "memory.oom.group"), []byte(map[bool]string{true: "1\n", false: "0\n"}[group]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf, JSONFormat: true})
+			protectSelf(&cgroup.Cgroup{Version: 2, Dir: dir, Mount: dir}, 100, 200, log)
+			now, _ := os.ReadFile("/proc/self/oom_score_adj")
+			lowered := strings.TrimSpace(string(now)) == "-1000"
+			want := map[[2]bool]string{
+				{true, true}: "oom group kill spares crinit", {true, false}: "own oom_score_adj lowered",
+				{false, true}: "oom group kill ends crinit with the child", {false, false}: "own oom_score_adj kept",
+			}[[2]bool{lowered, group}]
+			var e map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &e); err != nil || e["@message"] != want {
+				t.Errorf("logged %q (%v), want one line %q (oom_score_adj now %s)", buf.String(), err, want, now)
+			}
+			if !lowered && group && e["setting"] != "memory.oom.group" {
+				t.Errorf("warning %v does not name memory.oom.group", e)
+			}
+			_ = os.WriteFile("/proc/self/oom_score_adj", before, 0)
+		})
 	}
 }

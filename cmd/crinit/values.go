@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/limits"
+	"github.com/crinit/crinit/supervisor"
 )
 
 // The parsers below read one flag value each and say what is wrong with
@@ -125,4 +126,27 @@ func parseReloadSignal(s string) (syscall.Signal, error) {
 		return 0, errors.New("that signal already means shut down")
 	}
 	return sig, nil
+}
+
+// parsePressureLimit reads --memory-pressure-limit: "SHARE%/WINDOW" (a
+// share above 0% and at most 100%, a window of 1s to a day), or 0.
+func parsePressureLimit(s string) (supervisor.PressureLimit, error) {
+	t := strings.TrimSpace(s)
+	if t == "0" {
+		return supervisor.PressureLimit{}, nil
+	}
+	share, window, ok := strings.Cut(t, "/")
+	p, isShare := strings.CutSuffix(strings.TrimSpace(share), "%")
+	if !ok || !isShare {
+		return supervisor.PressureLimit{}, errors.New("want a share of time and a window, such as 60%/30s, or 0")
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+	if err != nil || !(f > 0 && f <= 100) {
+		return supervisor.PressureLimit{}, errors.New("the share must be above 0% and at most 100%")
+	}
+	d, err := boundedDuration(window, time.Second, maxDelay)
+	if err != nil {
+		return supervisor.PressureLimit{}, fmt.Errorf("the window: %w", err)
+	}
+	return supervisor.PressureLimit{Share: f / 100, Window: d}, nil
 }

@@ -105,6 +105,34 @@ func TestMemory_OOMKillRecognised(t *testing.T) {
 	}
 }
 
+// A kernel OOM kill of a process the child forked (not crinit's own child)
+// is logged as it happens, through cgroup v1's OOM eventfd, naming the
+// victim; the child lives on and /metrics counts the kill.
+func TestMemory_GrandchildOOMKillLogged(t *testing.T) {
+	requireNode(t)
+	cg := memoryCgroup(t, container)
+	grand := `const c = require("child_process").spawn(process.execPath, ["-e", "Buffer.alloc(700 << 20, 1); setInterval(() => {}, 1000)"]);
+		console.log(JSON.stringify({grandchild: c.pid})); setInterval(() => {}, 1000)`
+	c := startCrinit(t, runOpts{ns: true, cgroup: cg}, "--health-addr", "127.0.0.1:0", "--rss-limit", "0", "--", "node", "-e", grand)
+	addr := endpointAddr(t, c)
+	e := c.waitEvent("oom kill")
+	t.Logf("oom kill: %v", e)
+	if e.str("found_by") == "" || e.num("victim_pid") == 0 || !strings.Contains(e.str("victim_command"), "node") {
+		t.Errorf("oom kill %v, want the victim named", e)
+	}
+	if got := c.events("child exited"); len(got) != 0 {
+		t.Errorf("child exited %v: the child itself was not killed", got)
+	}
+	if len(c.events("memory events polled")) != 0 {
+		t.Errorf("the OOM eventfd was not registered: %v", c.events("memory events polled"))
+	}
+	if n := metricValue(metrics(t, addr), "crinit_cgroup_memory_events_total", map[string]string{"event": "oom_kill"}); n < 1 {
+		t.Errorf("crinit_cgroup_memory_events_total{event=\"oom_kill\"} = %v, want at least 1", n)
+	}
+	c.signal(syscall.SIGTERM)
+	c.wait()
+}
+
 // An FD leak is warned about, then the child is restarted with fd_limit.
 func TestMemory_FDLeakRestarted(t *testing.T) {
 	requireNode(t)

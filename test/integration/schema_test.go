@@ -2,13 +2,21 @@ package integration
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -88,5 +96,95 @@ func TestContainer_ComposeSchema(t *testing.T) {
 	}
 	if _, err := loadCompose(dir, []byte(typo)); err == nil || !strings.Contains(err.Error(), "mem_limt") {
 		t.Errorf("a misspelt key loaded without error (%v): the check cannot fail", err)
+	}
+}
+
+// metricNames lists the metric names an expression selects.
+func metricNames(p parser.Parser, expr string) ([]string, error) {
+	e, err := p.ParseExpr(expr)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names, nil
+}
+
+// TestExamples_PrometheusRules holds examples/prometheus-rules.yml to
+// Prometheus's own rule parser (unknown keys, PromQL and templates) and its
+// metric names to those README.md documents; broken PromQL in a copy of it
+// must fail.
+func TestExamples_PrometheusRules(t *testing.T) {
+	path := filepath.Join(examplesDir(t), "prometheus-rules.yml")
+	p := parser.NewParser(parser.Options{})
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	rgs, errs := rulefmt.ParseFile(path, false, model.LegacyValidation, p, log)
+	if len(errs) > 0 {
+		t.Fatalf("prometheus-rules.yml against Prometheus's rule parser: %v", errors.Join(errs...))
+	}
+	readme, err := os.ReadFile(filepath.Join(examplesDir(t), "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []string
+	undocumented := map[string]bool{}
+	for _, g := range rgs.Groups {
+		if g.Name != "crinit" {
+			t.Errorf("group %q, want crinit", g.Name)
+		}
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				t.Errorf("rule %q is not an alert", r.Record)
+			}
+			alerts = append(alerts, r.Alert)
+			if r.Labels["severity"] == "" || r.Annotations["summary"] == "" || r.Annotations["description"] == "" {
+				t.Errorf("alert %s: severity %q, summary %q, description %q; want all set", r.Alert,
+					r.Labels["severity"], r.Annotations["summary"], r.Annotations["description"])
+			}
+			names, err := metricNames(p, r.Expr)
+			if err != nil {
+				t.Errorf("alert %s: %v", r.Alert, err)
+			}
+			if len(names) == 0 {
+				t.Errorf("alert %s: expr %q selects no metric", r.Alert, r.Expr)
+			}
+			for _, n := range names {
+				if !strings.HasPrefix(n, "crinit_") {
+					t.Errorf("alert %s: metric %q does not start with crinit_", r.Alert, n)
+					continue
+				}
+				// README.md writes a metric in backticks, labels in braces.
+				if !regexp.MustCompile("`" + regexp.QuoteMeta(n) + "[`{]").Match(readme) {
+					undocumented[n] = true
+				}
+			}
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(undocumented)) {
+		t.Errorf("metric %s is not documented in README.md", n)
+	}
+	for _, want := range []string{"CrinitOOMKill", "CrinitRestartingOften", "CrinitRestartBudgetLow",
+		"CrinitMemoryPressure", "CrinitChildDown"} {
+		if !slices.Contains(alerts, want) {
+			t.Errorf("alert %s missing; have %v", want, alerts)
+		}
+	}
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typo := strings.Replace(string(b), "increase(", "increse(", 1)
+	if typo == string(b) {
+		t.Fatal("prometheus-rules.yml has no increase( to misspell")
+	}
+	_, errs = rulefmt.Parse([]byte(typo), false, model.LegacyValidation, p, log)
+	if len(errs) == 0 || !strings.Contains(errors.Join(errs...).Error(), "increse") {
+		t.Errorf("a misspelt function parsed without error (%v): the check cannot fail", errs)
 	}
 }

@@ -1,0 +1,131 @@
+package cgroup
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrEmpty means the watched cgroup has no process left (cgroup.events
+// says "populated 0"): no memory event can follow.
+var ErrEmpty = errors.New("cgroup has no process left")
+
+// EventWatch wakes its owner when the kernel changes the cgroup's memory
+// event counters, within about 10 ms of an event (the kernel rate-limits
+// its notifications to one per 10 ms). On v2 it is an inotify watch for
+// IN_MODIFY on memory.events and cgroup.events; on v1 an eventfd
+// registered through cgroup.event_control on memory.oom_control, which the
+// kernel signals on every OOM in the cgroup. One goroutine calls Wait;
+// Close may be called from any other.
+type EventWatch struct {
+	f         *os.File // the inotify instance or the eventfd, non-blocking for Go's poller
+	populated int32    // v2: the watch descriptor of cgroup.events
+	events    string   // v2: cgroup.events
+}
+
+// WatchEvents starts watching the cgroup's memory events. It fails where
+// the kernel refuses: the inotify instance limit (fs.inotify.max_user_
+// instances, 128 by default, shared by every container of a user) reached,
+// or a read-only cgroupfs on v1. The caller then reads the counters with
+// each sample instead.
+func (c *Cgroup) WatchEvents() (*EventWatch, error) {
+	if c.Version == 1 {
+		return c.watchV1()
+	}
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("inotify_init1: %w", err)
+	}
+	w := &EventWatch{f: os.NewFile(uintptr(fd), "inotify"), populated: -1}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(c.Dir, "memory.events"), unix.IN_MODIFY); err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("watch memory.events: %w", err)
+	}
+	w.events = filepath.Join(c.Dir, "cgroup.events")
+	if wd, err := unix.InotifyAddWatch(fd, w.events, unix.IN_MODIFY); err == nil {
+		w.populated = int32(wd)
+	}
+	return w, nil
+}
+
+// watchV1 registers an eventfd for memory.oom_control (cgroup-v1
+// memory.txt, "OOM control"). The registration ends when the eventfd is
+// closed, so memory.oom_control is closed at once.
+func (c *Cgroup) watchV1() (*EventWatch, error) {
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1}
+	oc, err := os.Open(filepath.Join(c.Dir, "memory.oom_control"))
+	if err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("open memory.oom_control: %w", err)
+	}
+	defer oc.Close()
+	reg := strconv.Itoa(efd) + " " + strconv.Itoa(int(oc.Fd()))
+	if err := writeExisting(filepath.Join(c.Dir, "cgroup.event_control"), reg); err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("register for OOM events: %w", err)
+	}
+	return w, nil
+}
+
+// writeExisting writes text to a file that must exist, as cgroup files do.
+func writeExisting(path, text string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Wait blocks until the counters may have changed. It returns ErrEmpty
+// when the cgroup has emptied, and an error wrapping os.ErrClosed after
+// Close.
+func (w *EventWatch) Wait() error {
+	var buf [4096]byte
+	n, err := w.f.Read(buf[:])
+	if err != nil {
+		return fmt.Errorf("wait for memory events: %w", err)
+	}
+	if w.populated < 0 {
+		return nil
+	}
+	// struct inotify_event: wd, mask, cookie, len, then len bytes of name.
+	for b := buf[:n]; len(b) >= unix.SizeofInotifyEvent; {
+		wd, size := int32(binary.NativeEndian.Uint32(b)), binary.NativeEndian.Uint32(b[12:])
+		if wd == w.populated && !populated(w.events) {
+			return ErrEmpty
+		}
+		b = b[min(len(b), unix.SizeofInotifyEvent+int(size)):]
+	}
+	return nil
+}
+
+// Close ends the watch and unblocks Wait.
+func (w *EventWatch) Close() error { return w.f.Close() }
+
+// populated reads cgroup.events; an unreadable file counts as populated.
+func populated(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "populated 0" {
+			return false
+		}
+	}
+	return true
+}
