@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -191,7 +192,11 @@ func (c *Cgroup) Read() (Memory, error) {
 		return m, fmt.Errorf("read cgroup memory usage: %w", err)
 	}
 	m.Usage = usage
-	m.Limit = smallest(c.Dir, c.Mount, limitFile)
+	// A limit that cannot be read is an error, not "no limit": that would
+	// look like a resize to unlimited.
+	if m.Limit, err = smallest(c.Dir, c.Mount, limitFile); err != nil {
+		return m, fmt.Errorf("read cgroup memory limit: %w", err)
+	}
 	if ev, err := c.Events(); err == nil {
 		m.Events, m.OOMKills = ev, ev.OOMKill
 	}
@@ -203,23 +208,30 @@ func (c *Cgroup) Read() (Memory, error) {
 		}
 	}
 	if c.PIDsDir != "" {
-		if n, err := readUint(filepath.Join(c.PIDsDir, "pids.current")); err == nil {
-			m.PIDs = &PIDs{Current: n, Max: smallest(c.PIDsDir, c.PIDsMount, "pids.max")}
+		n, err := readUint(filepath.Join(c.PIDsDir, "pids.current"))
+		if limit, lerr := smallest(c.PIDsDir, c.PIDsMount, "pids.max"); err == nil && lerr == nil {
+			m.PIDs = &PIDs{Current: n, Max: limit}
 		}
 	}
 	return m, nil
 }
 
 // smallest is the smallest limit in file on dir or an ancestor up to
-// mount; 0 when none is set.
-func smallest(dir, mount, file string) uint64 {
+// mount; 0 when none is set. A directory without the file (the root
+// cgroup has none) sets none; a file that cannot be read is an error.
+func smallest(dir, mount, file string) (uint64, error) {
 	var limit uint64
 	for ; ; dir = filepath.Dir(dir) {
-		if l, err := readUint(filepath.Join(dir, file)); err == nil && l > 0 && l < unlimited && (limit == 0 || l < limit) {
+		l, err := readUint(filepath.Join(dir, file))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return 0, err
+		case l > 0 && l < unlimited && (limit == 0 || l < limit):
 			limit = l
 		}
 		if dir == mount || len(dir) <= len(mount) {
-			return limit
+			return limit, nil
 		}
 	}
 }

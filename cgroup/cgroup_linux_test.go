@@ -260,6 +260,7 @@ func TestCgroup_Read(t *testing.T) {
 			"docker/abc/memory.limit_in_bytes": "9223372036854771712\n", "docker/abc/memory.usage_in_bytes": "5\n",
 		}, Memory{Limit: 1073741824, Usage: 5}, ""},
 		{"v2 garbage usage", 2, "a", map[string]string{"a/memory.current": "lots\n"}, Memory{}, "memory usage"},
+		{"v2 garbage limit", 2, "a", map[string]string{"a/memory.current": "7\n", "a/memory.max": "lots\n"}, Memory{}, "memory limit"},
 		{"v1 missing usage", 1, "a", map[string]string{"a/memory.limit_in_bytes": "1024\n"}, Memory{}, "memory usage"},
 	}
 	for _, tt := range tests {

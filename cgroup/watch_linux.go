@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +28,17 @@ type EventWatch struct {
 	f         *os.File // the inotify instance or the eventfd, non-blocking for Go's poller
 	populated int32    // v2: the watch descriptor of cgroup.events
 	events    string   // v2: cgroup.events
+	v1        *Cgroup  // v1: the cgroup, whose oom_kill counter Wait follows
+	kills     uint64   // v1: oom_kill at the last wake
 }
+
+// v1 signals the eventfd when the cgroup goes out of memory, before the
+// OOM killer has picked its victim (mem_cgroup_oom notifies first): after
+// a wake, Wait follows oom_kill this long for the kill to show.
+const (
+	v1KillWait = 100 * time.Millisecond
+	v1KillPoll = 5 * time.Millisecond
+)
 
 // WatchEvents starts watching the cgroup's memory events. It fails where
 // the kernel refuses: the inotify instance limit (fs.inotify.max_user_
@@ -62,7 +73,10 @@ func (c *Cgroup) watchV1() (*EventWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1}
+	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1, v1: c}
+	if ev, err := c.Events(); err == nil {
+		w.kills = ev.OOMKill
+	}
 	oc, err := os.Open(filepath.Join(c.Dir, "memory.oom_control"))
 	if err != nil {
 		w.f.Close()
@@ -99,6 +113,10 @@ func (w *EventWatch) Wait() error {
 	if err != nil {
 		return fmt.Errorf("wait for memory events: %w", err)
 	}
+	if w.v1 != nil {
+		w.followV1()
+		return nil
+	}
 	if w.populated < 0 {
 		return nil
 	}
@@ -111,6 +129,21 @@ func (w *EventWatch) Wait() error {
 		b = b[min(len(b), unix.SizeofInotifyEvent+int(size)):]
 	}
 	return nil
+}
+
+// followV1 polls oom_kill briefly after a v1 wake, until the kill the
+// wake announced shows (there is no event for it to await).
+func (w *EventWatch) followV1() {
+	for end := time.Now().Add(v1KillWait); ; time.Sleep(v1KillPoll) {
+		ev, err := w.v1.Events()
+		if err != nil {
+			return
+		}
+		if ev.OOMKill != w.kills || time.Now().After(end) {
+			w.kills = ev.OOMKill
+			return
+		}
+	}
 }
 
 // Close ends the watch and unblocks Wait.

@@ -16,6 +16,7 @@ type Proc struct {
 	Shared  uint64 // bytes of RSS backed by files or shared memory
 	FDs     int    // open descriptors; -1 when unreadable
 	FDLimit uint64 // its soft RLIMIT_NOFILE; 0 when unknown
+	Comm    string // its command name (/proc/PID/comm) when first seen
 }
 
 // Sample is one reading of crinit's process tree and memory cgroup.

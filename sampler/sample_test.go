@@ -113,8 +113,8 @@ func TestNew_NilFS(t *testing.T) {
 	}
 }
 
-// TestSample_NofileCache reads a process's limit once, and forgets the
-// limits of processes gone once they outnumber the living.
+// TestSample_NofileCache reads a process's limit and command name once,
+// and forgets those of processes gone once they outnumber the living.
 func TestSample_NofileCache(t *testing.T) {
 	root := t.TempDir()
 	write(t, filepath.Join(root, "1", "task", "1", "children"), "2 ")
@@ -122,19 +122,21 @@ func TestSample_NofileCache(t *testing.T) {
 	write(t, filepath.Join(root, "2", "statm"), "10 5 1 0 0 0 0\n")
 	limits := filepath.Join(root, "2", "limits")
 	write(t, limits, "Max open files            100                  200                  files\n")
+	write(t, filepath.Join(root, "2", "comm"), "node\n")
 	s := New(procfs.NewFS(root), 1, nil)
 	for pid := 1000; pid < 1100; pid++ {
-		s.nofile[pid] = 1 // processes gone
+		s.seen[pid] = once{nofile: 1} // processes gone
 	}
-	if got := s.Sample(time.Unix(1, 0)).Procs; len(got) != 1 || got[0].FDLimit != 100 {
-		t.Fatalf("first sample: %+v, want pid 2 with limit 100", got)
+	if got := s.Sample(time.Unix(1, 0)).Procs; len(got) != 1 || got[0].FDLimit != 100 || got[0].Comm != "node" {
+		t.Fatalf("first sample: %+v, want pid 2 (node) with limit 100", got)
 	}
-	if len(s.nofile) != 1 {
-		t.Errorf("cache holds %d limits after pruning, want 1", len(s.nofile))
+	if len(s.seen) != 1 {
+		t.Errorf("cache holds %d processes after pruning, want 1", len(s.seen))
 	}
 	write(t, limits, "Max open files            300                  300                  files\n")
-	if got := s.Sample(time.Unix(2, 0)).Procs; len(got) != 1 || got[0].FDLimit != 100 {
-		t.Errorf("second sample: %+v, want the cached limit 100", got)
+	write(t, filepath.Join(root, "2", "comm"), "sh\n")
+	if got := s.Sample(time.Unix(2, 0)).Procs; len(got) != 1 || got[0].FDLimit != 100 || got[0].Comm != "node" {
+		t.Errorf("second sample: %+v, want the cached limit 100 and name node", got)
 	}
 }
 

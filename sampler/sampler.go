@@ -22,11 +22,17 @@ const warnEvery = time.Minute
 // children files, then statm and the fd directory of each process); a
 // process's RLIMIT_NOFILE, which seldom changes, is read once.
 type Sampler struct {
-	fs     *procfs.FS
-	self   int
-	cg     *cgroup.Cgroup
-	page   uint64
-	nofile map[int]uint64 // RLIMIT_NOFILE by PID, of the processes seen lately
+	fs   *procfs.FS
+	self int
+	cg   *cgroup.Cgroup
+	page uint64
+	seen map[int]once // what is read once, by PID, of the processes seen lately
+}
+
+// once is what the Sampler reads of a process when it first sees it.
+type once struct {
+	nofile uint64
+	comm   string
 }
 
 // New returns a Sampler of the descendants of self, read through fs (nil
@@ -36,7 +42,7 @@ func New(fs *procfs.FS, self int, cg *cgroup.Cgroup) *Sampler {
 	if fs == nil {
 		fs = procfs.NewFS("")
 	}
-	return &Sampler{fs: fs, self: self, cg: cg, page: uint64(os.Getpagesize()), nofile: map[int]uint64{}}
+	return &Sampler{fs: fs, self: self, cg: cg, page: uint64(os.Getpagesize()), seen: map[int]once{}}
 }
 
 // Sample reads every descendant's RSS, shared RSS, descriptor count and
@@ -66,12 +72,13 @@ func (s *Sampler) sample(now time.Time) Sample {
 			continue // gone, or a zombie
 		}
 		p := Proc{PID: t.PID, PPID: t.PPID, RSS: m.Resident * s.page, Shared: min(m.Shared, m.Resident) * s.page, FDs: s.fs.FDCount(t.PID)}
-		lim, ok := s.nofile[p.PID]
+		o, ok := s.seen[p.PID]
 		if !ok {
-			lim = s.fs.NofileLimit(p.PID)
-			s.nofile[p.PID] = lim
+			o.nofile = s.fs.NofileLimit(p.PID)
+			o.comm, _ = s.fs.Comm(p.PID)
+			s.seen[p.PID] = o
 		}
-		p.FDLimit = lim
+		p.FDLimit, p.Comm = o.nofile, o.comm
 		smp.RSSSum += p.RSS
 		smp.Procs = append(smp.Procs, p)
 	}
@@ -90,14 +97,14 @@ func (s *Sampler) sample(now time.Time) Sample {
 // prune forgets the limits of processes gone, once they outnumber the
 // living: a PID reused later must have its limit read anew.
 func (s *Sampler) prune(live []Proc) {
-	if len(s.nofile) <= 2*len(live)+16 {
+	if len(s.seen) <= 2*len(live)+16 {
 		return
 	}
-	kept := make(map[int]uint64, len(live))
+	kept := make(map[int]once, len(live))
 	for _, p := range live {
-		kept[p.PID] = s.nofile[p.PID]
+		kept[p.PID] = s.seen[p.PID]
 	}
-	s.nofile = kept
+	s.seen = kept
 }
 
 // Run samples every interval (which must be positive) and hands each

@@ -81,6 +81,11 @@ func watchEvents(w *cgroup.EventWatch, cg *cgroup.Cgroup, out chan cgroup.Events
 // onEvents takes a reading of the memory event counters, from the watch
 // or from a sample, and reports the OOM kills it shows.
 func (s *Supervisor) onEvents(ev cgroup.Events) {
+	// A sample read before the watch's latest reading may arrive after it:
+	// the counters only grow, so keep the larger of each.
+	if s.mem.seen {
+		ev = maxEvents(ev, s.mem.events)
+	}
 	if s.cgroup != nil { // a copy: the published Status holds the old one
 		m := *s.cgroup
 		m.Events, m.OOMKills = ev, ev.OOMKill
@@ -91,6 +96,12 @@ func (s *Supervisor) onEvents(ev cgroup.Events) {
 	if seen && ev.OOMKill > prev.OOMKill {
 		s.oomKilled(ev.OOMKill-prev.OOMKill, ev)
 	}
+}
+
+// maxEvents is the larger of each counter of a and b.
+func maxEvents(a, b cgroup.Events) cgroup.Events {
+	return cgroup.Events{Max: max(a.Max, b.Max), High: max(a.High, b.High), OOM: max(a.OOM, b.OOM),
+		OOMKill: max(a.OOMKill, b.OOMKill), OOMGroupKill: max(a.OOMGroupKill, b.OOMGroupKill)}
 }
 
 // oomKilled logs kernel OOM kills in the cgroup as they happen, whichever
@@ -116,38 +127,63 @@ type victim struct {
 }
 
 // oomVictim names the OOM killer's victim. The kernel signals the event
-// right after it sends SIGKILL, so the victim is still in crinit's tree,
-// dying, unless its parent was quicker to reap it: then it is the largest
-// process of the last sample that is gone. Of several, the largest wins,
-// as the OOM killer picks the largest.
+// right after it sends SIGKILL: the victim is in the last sample and now
+// dying, or gone if its parent was quicker to reap it. Of those, the
+// largest wins, as the OOM killer picks the largest. A process too young
+// to be sampled can only be found dying (not yet a zombie: a zombie of
+// long standing is a leak, not a victim).
 func (s *Supervisor) oomVictim() (victim, bool) {
-	rss := make(map[int]uint64, len(s.mem.last))
+	living, err := s.host.descendants()
+	if err != nil {
+		return victim{}, false
+	}
+	dying, _ := s.host.dying()
+	sampled := make(map[int]uint64, len(s.mem.last))
 	for _, p := range s.mem.last {
-		rss[p.PID] = p.RSS
+		sampled[p.PID] = p.RSS
 	}
 	var best victim
-	dying, _ := s.host.dying()
-	for _, p := range dying {
-		if best.pid == 0 || rss[p.PID] > best.rss {
-			best = victim{pid: p.PID, command: p.Command, rss: rss[p.PID], by: "dying"}
+	consider := func(v victim) {
+		if best.pid == 0 || v.rss > best.rss {
+			best = v
 		}
 	}
-	if best.pid != 0 {
-		return best, true
+	for _, d := range dying {
+		if rss, ok := sampled[d.PID]; ok {
+			consider(victim{pid: d.PID, command: d.Command, rss: rss, by: "dying"})
+		}
 	}
-	living, _ := s.host.descendants()
 	for _, p := range s.mem.last {
-		gone := !slices.ContainsFunc(living, func(l proc) bool { return l.PID == p.PID })
-		if gone && p.RSS > best.rss {
-			best = victim{pid: p.PID, rss: p.RSS, by: "gone"}
+		gone := !slices.ContainsFunc(living, func(l proc) bool { return l.PID == p.PID }) &&
+			!slices.ContainsFunc(dying, func(d dyingProc) bool { return d.PID == p.PID })
+		if gone {
+			command := s.argvOf(p.PID)
+			if command == "" {
+				command = p.Comm
+			}
+			consider(victim{pid: p.PID, command: command, rss: p.RSS, by: "gone"})
 		}
 	}
-	for _, g := range s.gens {
-		if g.pid == best.pid {
-			best.command = strings.Join(s.cfg.Argv, " ")
+	for _, d := range dying {
+		if _, ok := sampled[d.PID]; !ok && !d.zombie && best.pid == 0 {
+			best = victim{pid: d.PID, command: d.Command, by: "dying"}
 		}
 	}
 	return best, best.pid != 0
+}
+
+// argvOf is the command line of a child crinit started as pid, "" for
+// any other process.
+func (s *Supervisor) argvOf(pid int) string {
+	for _, g := range s.gens {
+		if g.pid == pid {
+			return strings.Join(g.argv, " ")
+		}
+	}
+	if e := s.lastExit; e != nil && e.PID == pid {
+		return strings.Join(s.lastArgv, " ")
+	}
+	return ""
 }
 
 // onCgroup judges a sample's reading of the cgroup: its events, a changed
@@ -161,18 +197,21 @@ func (s *Supervisor) onCgroup(smp sampler.Sample) {
 	if m.Limit != s.mem.limit {
 		s.limitChanged(s.mem.limit, m.Limit)
 	}
+	if g := s.live(); g != nil && !smp.At.Before(g.started) {
+		s.checkHeap(g)
+	}
 	s.checkPIDs(m.PIDs)
 	s.checkPressure(m, smp)
 }
 
 // limitChanged follows a new memory limit, as Kubernetes' in-place resize
 // sets: auto sizes are derived anew, the RSS limit at once, the heap for
-// the next child. A running heap that may now reach past the limit is
-// warned of, and with ResizeRestart restarted.
+// the next child. A limit removed (0) keeps the sizes in force: there is
+// nothing to derive them from.
 func (s *Supervisor) limitChanged(old, limit uint64) {
 	s.mem.limit = limit
 	args := []any{"old_limit_bytes", old, "limit_bytes", limit}
-	if s.cfg.AutoRSS {
+	if s.cfg.AutoRSS && limit > 0 {
 		s.mem.rssLimit = uint64(limits.AutoRSSLimit(limit, limits.DefaultRSSLimit))
 		s.mem.rssWarn = s.cfg.RSSWarnAt.Of(s.mem.rssLimit)
 		for _, g := range s.alive() {
@@ -180,18 +219,31 @@ func (s *Supervisor) limitChanged(old, limit uint64) {
 		}
 		args = append(args, "rss_limit_bytes", s.mem.rssLimit, "rss_warn_bytes", s.mem.rssWarn)
 	}
-	if s.cfg.AutoHeap {
+	if s.cfg.AutoHeap && limit > 0 {
 		s.mem.heapMiB = limits.AutoHeapMiB(limit, limits.DefaultHeapMiB)
 		args = append(args, "next_max_old_space_size_mib", s.mem.heapMiB)
 	}
 	s.log.Warn("memory limit changed", args...)
-	g := s.live()
-	if g == nil || g.heapMiB == 0 || limit == 0 || g.heapMiB*uint64(limits.MiB) < limit {
+}
+
+// checkHeap warns once when the limit, changed since g started, is at or
+// below g's heap: V8 would grow into the kernel's OOM killer. With
+// ResizeRestart, and a smaller heap for the next child, g is restarted;
+// a child still starting is judged once it serves.
+func (s *Supervisor) checkHeap(g *generation) {
+	limit := s.mem.limit
+	if g.heapWarned || limit == 0 || limit == g.limitAtStart || g.heapMiB*uint64(limits.MiB) < limit {
 		return
 	}
+	restart := s.cfg.ResizeRestart && s.mem.heapMiB < g.heapMiB
+	if restart && (!g.serving() || g.replacing != "") {
+		return
+	}
+	g.heapWarned = true
 	s.log.Warn("memory limit below the running heap", "pid", g.pid, "generation", g.id,
-		"max_old_space_size_mib", g.heapMiB, "limit_bytes", limit, "resize_restart", s.cfg.ResizeRestart)
-	if s.cfg.ResizeRestart && g.serving() {
+		"max_old_space_size_mib", g.heapMiB, "limit_bytes", limit, "next_max_old_space_size_mib", s.mem.heapMiB,
+		"resize_restart", restart)
+	if restart {
 		s.restart(g, ReasonResize)
 	}
 }
@@ -231,7 +283,7 @@ func (s *Supervisor) checkPIDs(p *cgroup.PIDs) {
 // starts anew with each child.
 func (s *Supervisor) checkPressure(m *cgroup.Memory, smp sampler.Sample) {
 	g := s.live()
-	if s.cfg.PressureLimit.Off() || m.Pressure == nil || g == nil || !g.serving() || g.replacing != "" {
+	if s.cfg.PressureLimit.Off() || m.Pressure == nil || g == nil || !g.serving() || g.replacing != "" || smp.At.Before(g.started) {
 		return
 	}
 	if s.mem.stallGen != g.id {

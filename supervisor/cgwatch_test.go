@@ -1,10 +1,16 @@
 package supervisor
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/limits"
@@ -69,13 +75,22 @@ func TestOOMKill_Grandchild(t *testing.T) {
 		if n := len(r.find("oom kill")); n != 1 {
 			t.Errorf("%d oom kill events after a max event, want still 1", n)
 		}
+		// A sample read before the watch's reading arrives after it: the
+		// counters must not go back, nor the kill be logged again.
+		stale := cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{OOMKill: 4}}
+		r.sample(cgSample(stale, sampler.Proc{PID: pid, RSS: 50 * mib}))
+		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{Max: 10, OOM: 1, OOMKill: 5}}, sampler.Proc{PID: pid, RSS: 50 * mib}))
+		if n, st := len(r.find("oom kill")), r.s.Status(); n != 1 || st.Cgroup.Events.OOMKill != 5 {
+			t.Errorf("%d oom kill events, status oom_kill %d after a stale sample; want 1 and 5", n, st.Cgroup.Events.OOMKill)
+		}
 		r.stop()
 	})
 }
 
 // TestOOMKill_VictimGone: when the victim's parent reaped it first, the
-// victim is the largest process of the last sample that is gone; the
-// counter rising in a sample (no watch) is reported the same.
+// victim is the largest process of the last sample that is gone, not a
+// zombie the app leaked long before; the counter rising in a sample (no
+// watch) is reported the same.
 func TestOOMKill_VictimGone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := startRig(t, testConfig(), withCgroup(512*mib, cgroup.Events{}))
@@ -84,9 +99,11 @@ func TestOOMKill_VictimGone(t *testing.T) {
 		big := r.h.spawn(pid, "node worker.js", nil)
 		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib}, sampler.Proc{PID: pid, RSS: 50 * mib},
 			sampler.Proc{PID: small, PPID: pid, RSS: mib}, sampler.Proc{PID: big, PPID: pid, RSS: 400 * mib}))
+		leaked := r.h.spawn(pid, "defunct", nil) // a zombie of long standing: not a victim
 		r.h.mu.Lock()
 		delete(r.h.procs, big)
 		delete(r.h.procs, small)
+		r.h.procs[leaked].alive, r.h.procs[leaked].zombie = false, true
 		r.h.mu.Unlock()
 		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{OOMKill: 1}}, sampler.Proc{PID: pid, RSS: 50 * mib}))
 		got := r.find("oom kill")
@@ -141,22 +158,45 @@ func TestResize_AutoSizes(t *testing.T) {
 }
 
 // TestResize_BelowHeap: a limit lowered below the running child's heap is
-// warned of, and with ResizeRestart the child is restarted for it.
+// warned of once; with ResizeRestart, and a smaller heap for the next
+// child (auto), the child is restarted for it; a child still starting is
+// judged once it serves.
 func TestResize_BelowHeap(t *testing.T) {
-	for _, restart := range []bool{false, true} {
-		t.Run(map[bool]string{false: "warn only", true: "restart"}[restart], func(t *testing.T) {
+	tests := []struct {
+		name               string
+		autoHeap, restart  bool
+		starting, restarts bool
+	}{
+		{"warn only", true, false, false, false},
+		{"restart", true, true, false, true},
+		{"restart while starting, once it serves", true, true, true, true},
+		{"no smaller heap to restart with", false, true, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := testConfig()
-				cfg.HeapMiB, cfg.ResizeRestart = 256, restart
+				cfg.HeapMiB, cfg.AutoHeap, cfg.ResizeRestart = 256, tt.autoHeap, tt.restart
+				if tt.starting {
+					cfg.AwaitReady, cfg.Notify, cfg.ReadyTimeout = true, true, time.Minute
+				}
 				r := startRig(t, cfg, withCgroup(512*mib, cgroup.Events{}))
 				pid := r.child()
+				r.sample(cgSample(cgroup.Memory{Limit: 200 * mib}, sampler.Proc{PID: pid, RSS: 50 * mib}))
+				if tt.starting {
+					if r.s.Status().LastExit != nil {
+						t.Fatal("a starting child was restarted")
+					}
+					r.ready(pid)
+					r.sample(cgSample(cgroup.Memory{Limit: 200 * mib}, sampler.Proc{PID: pid, RSS: 50 * mib}))
+				}
 				r.sample(cgSample(cgroup.Memory{Limit: 200 * mib}, sampler.Proc{PID: pid, RSS: 50 * mib}))
 				got := r.find("memory limit below the running heap")
 				if len(got) != 1 || got[0]["max_old_space_size_mib"] != 256.0 {
 					t.Fatalf("heap warnings %v, want one", got)
 				}
-				if e := r.s.Status().LastExit; restart != (e != nil && e.Reason == ReasonResize) {
-					t.Errorf("last exit %+v with ResizeRestart %v", e, restart)
+				if e := r.s.Status().LastExit; tt.restarts != (e != nil && e.Reason == ReasonResize) {
+					t.Errorf("last exit %+v, want a resize restart: %v", e, tt.restarts)
 				}
 				r.stop()
 			})
@@ -237,4 +277,65 @@ func TestPIDs_Warning(t *testing.T) {
 		}
 		r.stop()
 	})
+}
+
+// TestOOMKill_ChildReapedFirst: the child itself was the victim and crinit
+// reaped it before the event arrived: it is named, with its command line.
+func TestOOMKill_ChildReapedFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, testConfig(), withCgroup(512*mib, cgroup.Events{}))
+		pid := r.child()
+		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib}, sampler.Proc{PID: pid, RSS: 500 * mib}))
+		r.h.mu.Lock()
+		r.h.mem.Events.OOMKill, r.h.mem.OOMKills = 1, 1
+		r.h.mu.Unlock()
+		r.h.exit(pid, signaled(syscall.SIGKILL))
+		synctest.Wait()
+		r.memEvents(cgroup.Events{OOMKill: 1})
+		got := r.find("oom kill")
+		if len(got) != 1 || got[0]["victim_pid"] != float64(pid) || got[0]["victim_command"] != "node server.js" {
+			t.Errorf("oom kill %v, want the child %d with its command line", got, pid)
+		}
+		r.stop()
+	})
+}
+
+// TestWatchEvents runs the watcher on a real inotify watch of a directory
+// standing in for a v2 cgroup: each change reaches the loop's channel, a
+// reading the loop has not taken is replaced by the latest, and closing
+// the watch ends the watcher.
+func TestWatchEvents(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("memory.events", "oom_kill 0\n")
+	write("cgroup.events", "populated 1\n")
+	cg := &cgroup.Cgroup{Version: 2, Dir: dir, Mount: dir}
+	w, err := cg.WatchEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, done := make(chan cgroup.Events, 1), make(chan struct{})
+	go func() { defer close(done); watchEvents(w, cg, out, hclog.NewNullLogger()) }()
+
+	write("memory.events", "oom_kill 1\n")
+	if ev := <-out; ev.OOMKill != 1 {
+		t.Errorf("first reading %+v, want oom_kill 1", ev)
+	}
+	for n := 2; n <= 4; n++ { // not taken meanwhile: only the latest matters
+		write("memory.events", fmt.Sprintf("max %d\noom_kill %d\n", n, n))
+	}
+	for ev := range out {
+		if ev.OOMKill == 4 && ev.Max == 4 {
+			break
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
 }

@@ -30,7 +30,7 @@ func (s *Supervisor) spawn() (*generation, error) {
 	now := time.Now()
 	s.starts++
 	g := newGeneration(s.starts, st.pid, st.foreground, now, &s.cfg, s.mem.rssLimit, s.mem.rssWarn)
-	g.heapMiB = s.mem.heapMiB
+	g.heapMiB, g.argv, g.limitAtStart = s.mem.heapMiB, argv, s.mem.limit
 	s.gens = append(s.gens, g)
 	s.current = g
 	if st.notes != nil {
@@ -131,6 +131,7 @@ func (s *Supervisor) exited(g *generation, ws syscall.WaitStatus) {
 	s.exits[g.end.reason]++
 	uptime := now.Sub(g.started)
 	s.lastExit = &ExitStatus{PID: g.pid, At: now, Code: code, Reason: g.end.reason, UptimeMS: uptime.Milliseconds()}
+	s.lastArgv = g.argv
 	if ws.Signaled() {
 		s.lastExit.Signal = signalName(ws.Signal())
 	}
@@ -150,7 +151,7 @@ func (s *Supervisor) decide(reason Reason, now time.Time, uptime time.Duration, 
 	switch {
 	case s.shutdown || s.exiting:
 		reason = ReasonShutdown
-	case len(s.cfg.Files) > 0 && (reason == ReasonRSSLimit || reason == ReasonFDLimit || reason == ReasonProbe):
+	case len(s.cfg.Files) > 0 && reason.planned():
 		return s.restarts.Planned(now)
 	}
 	return s.restarts.Decide(now, uptime, reason, code)

@@ -117,7 +117,7 @@ type Config struct {
 
 	// Files are passed to every child as descriptors 3, 4, …: the
 	// listening sockets crinit holds. With them, restarts crinit plans
-	// (rss_limit, fd_limit, probe) take no backoff delay: connections wait
+	// (rss_limit, fd_limit, probe, memory_pressure, resize) take no backoff delay: connections wait
 	// in the sockets' backlog meanwhile.
 	Files []*os.File
 	// Shim, when set, starts each child through it (crinit's own binary,

@@ -93,6 +93,16 @@ func Reasons() []Reason {
 // reason but a shutdown.
 func (r Reason) Restarts() bool { return r != ReasonShutdown }
 
+// planned reports whether crinit itself ends a child for r to restart it:
+// with held sockets such a restart takes no backoff delay.
+func (r Reason) planned() bool {
+	switch r {
+	case ReasonRSSLimit, ReasonFDLimit, ReasonProbe, ReasonMemoryPressure, ReasonResize:
+		return true
+	}
+	return false
+}
+
 // exitSIGABRT is how a shell reports a child that died of SIGABRT.
 const exitSIGABRT = exitSignalBase + int(syscall.SIGABRT)
 

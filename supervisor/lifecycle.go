@@ -62,13 +62,16 @@ type generation struct {
 	cleanSig  syscall.Signal // cleaning: the last signal sent to its remnants; 0 before the first
 	cleanPoll time.Time      // cleaning: when to look for remnants again
 
-	notes     io.Closer // the notify pipe's read end; nil without one
-	replacing Reason    // a planned restart started its successor; "" when none
-	stopAt    time.Time // when crinit began to stop it
-	readyAt   time.Time // when it became ready (running)
-	heapMiB   uint64    // node's heap limit it was started with; 0: none set by crinit
-	rss       uint64    // its tree's RSS at the last sample
-	readyRSS  uint64    // its tree's RSS at the first sample after it became ready
+	notes        io.Closer // the notify pipe's read end; nil without one
+	replacing    Reason    // a planned restart started its successor; "" when none
+	stopAt       time.Time // when crinit began to stop it
+	readyAt      time.Time // when it became ready (running)
+	heapMiB      uint64    // node's heap limit it was started with; 0: none set by crinit
+	argv         []string  // the command line it was started with
+	limitAtStart uint64    // the cgroup's memory limit when it started
+	heapWarned   bool      // its heap was found at or over a changed limit
+	rss          uint64    // its tree's RSS at the last sample
+	readyRSS     uint64    // its tree's RSS at the first sample after it became ready
 
 	probe        *probe.Tracker
 	mem          *memWatch

@@ -148,6 +148,7 @@ type counters struct {
 	exits       map[Reason]int64 // children ended, by reason
 	restartsBy  map[Reason]int64 // restarts, by the reason the child before ended
 	lastExit    *ExitStatus
+	lastArgv    []string // the command line of lastExit's child
 	tree        *TreeStatus
 	cgroup      *cgroup.Memory
 	probeSt     ProbeStatus // across children; State and Failures are the current one's

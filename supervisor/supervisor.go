@@ -210,7 +210,7 @@ func (s *Supervisor) watchMemory(wg *sync.WaitGroup, in *inputs) *cgroup.EventWa
 	}
 	events := make(chan cgroup.Events, 1)
 	in.events = events
-	worker(wg, "memory events", in.panics, func() { watchEvents(w, cg, events, s.root.Named("sampler")) })
+	worker(wg, "memory events", in.panics, func() { watchEvents(w, cg, events, s.log) })
 	return w
 }
 

@@ -301,11 +301,27 @@ func TestRun_Listen(t *testing.T) {
 	}
 }
 
+// hasSysResource reads CAP_SYS_RESOURCE (bit 24) from this process's
+// effective capabilities.
+func hasSysResource(t *testing.T) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<unix.CAP_SYS_RESOURCE) != 0
+		}
+	}
+	return false
+}
+
 // TestProtectSelf: crinit lowers its own oom_score_adj to -1000 where it
 // may, and says so; where it may not (root without CAP_SYS_RESOURCE, as
 // on this machine kind), a cgroup with memory.oom.group=1 gets the warning
-// and one without only a debug line. Which case applies is read back from
-// /proc/self/oom_score_adj.
+// and one without only a debug line. Whether crinit may is read from its
+// capabilities.
 func TestProtectSelf(t *testing.T) {
 	before, err := os.ReadFile("/proc/self/oom_score_adj")
 	if err != nil {
@@ -323,6 +339,9 @@ func TestProtectSelf(t *testing.T) {
 			protectSelf(&cgroup.Cgroup{Version: 2, Dir: dir, Mount: dir}, 100, 200, log)
 			now, _ := os.ReadFile("/proc/self/oom_score_adj")
 			lowered := strings.TrimSpace(string(now)) == "-1000"
+			if may := hasSysResource(t); lowered != may {
+				t.Errorf("oom_score_adj now %s with CAP_SYS_RESOURCE %v: want -1000 exactly when crinit may set it", now, may)
+			}
 			want := map[[2]bool]string{
 				{true, true}: "oom group kill spares crinit", {true, false}: "own oom_score_adj lowered",
 				{false, true}: "oom group kill ends crinit with the child", {false, false}: "own oom_score_adj kept",

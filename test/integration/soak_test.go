@@ -34,10 +34,12 @@ func TestSoak(t *testing.T) {
 	requireNode(t)
 	cg := memoryCgroup(t, container)
 	port := freePort(t)
+	// The probe allows 2 s: the orphan storm is the app forking 300 shells,
+	// which on a loaded 2-core machine starves its event loop past 1 s.
 	c := startCrinit(t, runOpts{ns: true, cgroup: cg, env: []string{fmt.Sprintf("PORT=%d", port), "ADMIN_PORT=0", "HOST=127.0.0.1"}},
 		"--health-addr", "127.0.0.1:0", "--nofile", "1024", "--fd-limit", "80%",
 		"--probe-url", fmt.Sprintf("http://127.0.0.1:%d/api/reportes?limit=1", port),
-		"--probe-interval", "1s", "--probe-timeout", "1s", "--probe-retries", "3", "--probe-start-period", "5s",
+		"--probe-interval", "2s", "--probe-timeout", "2s", "--probe-retries", "3", "--probe-start-period", "5s",
 		"--restart-delay", "50ms", "--restart-delay-max", "200ms", "--restart-max", "1000", "--min-uptime", "1s",
 		"--kill-timeout", "1s", "--stop-timeout", "3s", "--remnant-timeout", "500ms", "--reload-signal", "SIGHUP",
 		"--", "node", appServer(t))

@@ -46,16 +46,16 @@ run() { # NAME LIMIT_MIB CMD...: CMD in cgroup NAME with memory.max LIMIT
 	name=$1 mib=$2; shift 2
 	mkdir -p /sys/fs/cgroup/$name
 	[ "$mib" = 0 ] || echo $((mib*1024*1024)) > /sys/fs/cgroup/$name/memory.max
-	echo "== $name start"
+	echo "== $name start $(cut -d" " -f1 /proc/uptime)"
 	sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' /sys/fs/cgroup/$name "$@" </dev/null
-	echo "== $name end $?"
+	st=$?; echo "== $name end $st $(cut -d" " -f1 /proc/uptime)"
 }
 # bg NAME LIMIT_MIB CMD...: CMD in cgroup NAME in the background; $crinit is its PID
 bg() {
 	name=$1 mib=$2; shift 2
 	mkdir -p /sys/fs/cgroup/$name
 	echo $((mib*1024*1024)) > /sys/fs/cgroup/$name/memory.max
-	echo "== $name start"
+	echo "== $name start $(cut -d" " -f1 /proc/uptime)"
 	sh -c 'echo $$ > "$0/cgroup.procs"; exec "$@"' /sys/fs/cgroup/$name "$@" </dev/null &
 	crinit=$!
 }
@@ -80,32 +80,32 @@ bg V7 256 $C --health-addr 127.0.0.1:9090 --nofile 1024 --fd-limit 80% \
 node /v7.js $crinit
 kill -TERM $crinit
 wait $crinit
-echo "== V7 end $?"
+st=$?; echo "== V7 end $st $(cut -d" " -f1 /proc/uptime)"
 # V8: a grandchild OOM-killed, logged as it happens, beside the kernel's line
 GRAND='require("child_process").spawn(process.execPath, ["-e", process.argv[1]], {stdio: "inherit"}); setInterval(() => {}, 1000)'
 bg V8 128 $C --health-addr 127.0.0.1:9098 --restart never --rss-limit 0 -- node -e "$GRAND" "$OOM"
 node /vm.js wait http://127.0.0.1:9098/metrics 'event="oom_kill"} (\d+)' 0
 kill -TERM $crinit; wait $crinit; status=$?
 node /vm.js kmsg
-echo "== V8 end $status"
+echo "== V8 end $status $(cut -d" " -f1 /proc/uptime)"
 # V9: throttled over memory.high, never OOM-killed: restarted for its pressure
 STALL='const a = []; setInterval(() => { for (let i = 0; i < 4 && a.length < 200; i++) a.push(Buffer.alloc(1 << 20, 1)) }, 10)'
 mkdir -p /sys/fs/cgroup/V9; echo $((64*1024*1024)) > /sys/fs/cgroup/V9/memory.high
 bg V9 256 $C --health-addr 127.0.0.1:9099 --restart never --rss-limit 0 --memory-pressure-limit 30%/10s -- node -e "$STALL"
 node /vm.js wait http://127.0.0.1:9099/metrics 'kind="full"} ([0-9.e+-]+)' 0.5 &&
 node /vm.js wait http://127.0.0.1:9099/metrics 'kind="full"} ([0-9.e+-]+)' 1.5 || kill -TERM $crinit
-wait $crinit; echo "== V9 end $?"
+wait $crinit; st=$?; echo "== V9 end $st $(cut -d" " -f1 /proc/uptime)"
 # V10: memory.max from 256 MiB to 512 MiB under a running crinit
 bg V10 256 $C --health-addr 127.0.0.1:9100 --rss-limit auto --max-old-space-size auto -- node -e 'setInterval(() => {}, 1000)'
 node /vm.js wait http://127.0.0.1:9100/status '"state": "running"'
 echo $((512*1024*1024)) > /sys/fs/cgroup/V10/memory.max
 node /vm.js wait http://127.0.0.1:9100/status '"rss_limit_bytes": (\d+)' 200000000
-kill -TERM $crinit; wait $crinit; echo "== V10 end $?"
+kill -TERM $crinit; wait $crinit; st=$?; echo "== V10 end $st $(cut -d" " -f1 /proc/uptime)"
 # V11: near pids.max, with a zombie its living parent does not reap
 echo +pids > /sys/fs/cgroup/cgroup.subtree_control; mkdir -p /sys/fs/cgroup/V11; echo 64 > /sys/fs/cgroup/V11/pids.max
 bg V11 256 $C --health-addr 127.0.0.1:9101 -- sh -c 'for i in $(seq 45); do sleep 600 & done; sh -c "sleep 0 & exec sleep 600" & wait'
 node /vm.js wait http://127.0.0.1:9101/metrics '^crinit_cgroup_pids_current (\d+)' 51
-kill -TERM $crinit; wait $crinit; echo "== V11 end $?"
+kill -TERM $crinit; wait $crinit; st=$?; echo "== V11 end $st $(cut -d" " -f1 /proc/uptime)"
 echo "== done"
 poweroff -f
 `
@@ -152,7 +152,7 @@ func v2Prepare(t *testing.T) (kernel, initrd string) {
 	}
 	busybox, _ := exec.LookPath("busybox")
 	script := `set -e; cp -a "$1"/rootfs/. "$2"/
-		cp "$3" "$2"/bin/busybox; for a in sh mount mkdir echo cat sleep ip seq su poweroff; do ln -sf busybox "$2/bin/$a"; done
+		cp "$3" "$2"/bin/busybox; for a in sh mount mkdir echo cat cut sleep ip seq su poweroff; do ln -sf busybox "$2/bin/$a"; done
 		mkdir -p "$2"/app; cp ../../examples/app/server.js "$2"/app/; cp testdata/v7.js testdata/vm.js "$2"/`
 	if out, err := exec.Command("sh", "-c", script, "sh", base, ir, busybox).CombinedOutput(); err != nil {
 		t.Fatalf("initramfs tree: %v\n%s", err, out)
@@ -170,8 +170,8 @@ func v2Prepare(t *testing.T) (kernel, initrd string) {
 
 // The console's scenario markers.
 var (
-	v2Start = regexp.MustCompile(`== (\S+) start`)
-	v2End   = regexp.MustCompile(`== \S+ end (\d+)`)
+	v2Start = regexp.MustCompile(`== (\S+) start ([0-9.]+)`)
+	v2End   = regexp.MustCompile(`== \S+ end (\d+) ([0-9.]+)`)
 )
 
 // v2Scenario is what the console says of one scenario.
@@ -180,6 +180,7 @@ type v2Scenario struct {
 	driver []map[string]any // V7's driver's lines
 	vm     []map[string]any // vm.js's lines
 	exit   string           // the shell's $? after crinit
+	secs   float64          // from start to end, by the VM's uptime
 }
 
 // TestV2_Kernel boots the kernel once and checks each scenario.
@@ -215,9 +216,11 @@ func TestV2_Kernel(t *testing.T) {
 		if m := v2Start.FindStringSubmatch(l); m != nil {
 			cur = &v2Scenario{}
 			scen[filepath.Base(m[1])] = cur
+			cur.secs, _ = strconv.ParseFloat(m[2], 64)
 		}
 		if m := v2End.FindStringSubmatch(l); m != nil && cur != nil {
-			cur.exit, cur = m[1], nil
+			end, _ := strconv.ParseFloat(m[2], 64)
+			cur.exit, cur.secs, cur = m[1], end-cur.secs, nil
 		}
 		if i := strings.Index(l, "{\"@level\""); i >= 0 && cur != nil {
 			var e event
@@ -257,6 +260,7 @@ func TestV2_Kernel(t *testing.T) {
 				t.Fatalf("no output for %s", name)
 			}
 			f(t, s)
+			t.Logf("%s took %.1f s in the VM", name, s.secs)
 			if t.Failed() {
 				for _, e := range s.events {
 					t.Logf("%s: %v", name, e)
