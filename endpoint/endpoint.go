@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/crinit/crinit/supervisor"
 )
@@ -35,6 +33,7 @@ type Server struct {
 	// serving is set by Serve; Serve and Shutdown are called by one
 	// goroutine, one after the other.
 	serving bool
+	scrape  singleflight.Group // concurrent /metrics requests share a scrape
 }
 
 // Listen binds addr and prepares the endpoint for src. limits is shown as
@@ -45,17 +44,11 @@ func Listen(addr string, src Source, limits map[string]any, log hclog.Logger) (*
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s := &Server{src: src, limits: limits, log: log, ln: ln, done: make(chan struct{})}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newCollector(src, log),
-	)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	mux.HandleFunc("/status", s.status)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil, Registry: reg}))
+	mux.HandleFunc("/metrics", s.metrics)
 	s.http = &http.Server{
 		Handler:           readOnly(mux),
 		ReadHeaderTimeout: 5 * time.Second,

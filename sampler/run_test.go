@@ -25,12 +25,17 @@ type running struct {
 
 // startRun runs a Sampler of root's tree under 1 with a JSON logger.
 func startRun(root string, interval time.Duration, out chan<- Sample) *running {
+	return startPaced(root, interval, nil, out)
+}
+
+// startPaced is startRun with a pace channel.
+func startPaced(root string, interval time.Duration, pace <-chan time.Duration, out chan<- Sample) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan struct{}), log: new(bytes.Buffer)}
 	log := hclog.New(&hclog.LoggerOptions{Output: r.log, JSONFormat: true, Level: hclog.Debug})
 	go func() {
 		defer close(r.done)
-		New(procfs.NewFS(root), 1, nil).Run(ctx, interval, out, log)
+		New(procfs.NewFS(root), 1, nil).Run(ctx, interval, pace, out, log)
 	}()
 	return r
 }
@@ -69,6 +74,31 @@ func TestRun_EveryInterval(t *testing.T) {
 		if lines := r.stop(t); len(lines) != 0 {
 			t.Errorf("logged %v for complete samples", lines)
 		}
+	})
+}
+
+// TestRun_Paced: an interval received on pace applies from then on.
+func TestRun_Paced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		out, pace := make(chan Sample), make(chan time.Duration, 1)
+		r := startPaced(fixtureRoot, time.Second, pace, out)
+		if smp := <-out; !smp.At.Equal(start.Add(time.Second)) {
+			t.Errorf("first sample at %v, want 1s", smp.At.Sub(start))
+		}
+		pace <- 250 * time.Millisecond
+		synctest.Wait()
+		for i, want := range []time.Duration{1250, 1500, 1750} {
+			if smp := <-out; !smp.At.Equal(start.Add(want * time.Millisecond)) {
+				t.Errorf("paced sample %d at %v, want %dms", i, smp.At.Sub(start), want)
+			}
+		}
+		pace <- time.Second
+		synctest.Wait()
+		if smp := <-out; !smp.At.Equal(start.Add(2750 * time.Millisecond)) {
+			t.Errorf("sample after slowing down at %v, want 2.75s", smp.At.Sub(start))
+		}
+		r.stop(t)
 	})
 }
 

@@ -109,11 +109,12 @@ func (s *Sampler) prune(live []Proc) {
 
 // Run samples every interval (which must be positive) and hands each
 // Sample to out without blocking: a sample the owner is too busy to take
-// is dropped. It returns when ctx is done. A Sample with an Err is logged
+// is dropped. A duration received on pace (nil: none) is the interval
+// from then on. It returns when ctx is done. A Sample with an Err is logged
 // as "sample incomplete" at most once a minute. A panic in Run itself is
 // logged as "panic recovered" and ends Run. log is used as given (name it
 // before); nil discards.
-func (s *Sampler) Run(ctx context.Context, interval time.Duration, out chan<- Sample, log hclog.Logger) {
+func (s *Sampler) Run(ctx context.Context, interval time.Duration, pace <-chan time.Duration, out chan<- Sample, log hclog.Logger) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
@@ -127,6 +128,11 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, out chan<- Sa
 	var warned time.Time
 	for {
 		select {
+		case d := <-pace:
+			if d > 0 && d != interval {
+				interval = d
+				t.Reset(d)
+			}
 		case <-ctx.Done():
 			return
 		case now := <-t.C:

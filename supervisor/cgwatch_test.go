@@ -339,3 +339,43 @@ func TestWatchEvents(t *testing.T) {
 	}
 	<-done
 }
+
+// TestPaceSampling: the sampler is asked for nearInterval while the tree
+// is past the warn level (or, without one, 80% of the limit), and for the
+// configured interval again once it is not.
+func TestPaceSampling(t *testing.T) {
+	tests := []struct {
+		name string
+		warn uint64
+		rss  []uint64 // MiB, one sample each
+		want []time.Duration
+	}{
+		{"past the warn level and back", 160 * mib, []uint64{100, 170, 120}, []time.Duration{nearInterval, time.Second}},
+		{"no warn level: 80% of the limit", 0, []uint64{150, 165}, []time.Duration{nearInterval}},
+		{"far below", 160 * mib, []uint64{10, 20, 30}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.SampleInterval, cfg.RSSLimit, cfg.RSSWarn, cfg.RSSGrace = time.Second, 200*mib, tt.warn, 5
+				r := startRig(t, cfg, func(h *fakeHost) { h.child = nodeLike })
+				pid := r.child()
+				var got []time.Duration
+				for _, rss := range tt.rss {
+					r.sample(sampler.Sample{RSS: rss * mib, Procs: []sampler.Proc{{PID: pid, RSS: rss * mib}}})
+					select {
+					case d := <-r.s.sampleIvl:
+						got = append(got, d)
+					default:
+					}
+					r.sleep(time.Second)
+				}
+				if len(got) != len(tt.want) || (len(got) > 0 && (got[0] != tt.want[0] || got[len(got)-1] != tt.want[len(tt.want)-1])) {
+					t.Errorf("intervals asked for %v, want %v", got, tt.want)
+				}
+				r.stop()
+			})
+		})
+	}
+}

@@ -384,6 +384,9 @@ func startRig(t *testing.T, cfg Config, setup func(*fakeHost)) *rig {
 	if cfg.Probe != nil {
 		r.s.probeIvl = make(chan time.Duration, 1)
 	}
+	if cfg.SampleInterval > 0 {
+		r.s.sampleIvl, r.s.sampleAt = make(chan time.Duration, 1), cfg.SampleInterval
+	}
 	r.ended, r.notes, r.memEv = make(chan struct{}), make(chan note), make(chan cgroup.Events)
 	go func() {
 		defer close(r.ended)

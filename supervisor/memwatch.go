@@ -31,6 +31,7 @@ type memWatch struct {
 
 	over      int
 	warned    bool
+	eta       time.Duration // the last fit's time to the limit; 0: none
 	points    []point
 	lastTrend time.Time
 }
@@ -77,8 +78,13 @@ func (m *memWatch) observe(now time.Time, rss uint64) memVerdict {
 		m.points = append(m.points[:0], m.points[1:]...)
 	}
 	m.points = append(m.points, point{now, float64(rss)})
-	if m.limit > 0 && rss < m.limit && now.Sub(m.lastTrend) >= trendEvery {
-		if t, ok := fitTrend(m.points, m.limit); ok && t.ToLimit <= m.horizon {
+	m.eta = 0
+	if m.limit > 0 && rss < m.limit {
+		t, ok := fitTrend(m.points, m.limit)
+		if ok {
+			m.eta = max(t.ToLimit, 1) // 0 means none
+		}
+		if ok && t.ToLimit <= m.horizon && now.Sub(m.lastTrend) >= trendEvery {
 			m.lastTrend = now
 			v.Trend = &t
 		}
@@ -118,4 +124,9 @@ func fitTrend(points []point, limit uint64) (trend, bool) {
 		return trend{}, false // growth too slow to matter (and to fit in a Duration)
 	}
 	return trend{BytesPerSec: slope, ToLimit: time.Duration(secs * float64(time.Second))}, true
+}
+
+// near reports whether the last fit had the tree reach its limit within d.
+func (m *memWatch) near(d time.Duration) bool {
+	return m.eta > 0 && m.eta <= d
 }

@@ -53,8 +53,10 @@ type Supervisor struct {
 	done     bool
 	exitCode int
 
-	probeIvl chan time.Duration // to the prober: its interval from now on
-	probeAt  time.Duration      // the interval last asked for
+	probeIvl  chan time.Duration // to the prober: its interval from now on
+	probeAt   time.Duration      // the interval last asked for
+	sampleIvl chan time.Duration // to the sampler: its interval from now on
+	sampleAt  time.Duration      // the interval last asked for
 
 	exiting bool            // exitCode is due once every generation is gone
 	unheld  map[string]bool // addresses the app listened on that crinit does not hold, warned of
@@ -170,8 +172,11 @@ func (s *Supervisor) Run() int {
 	if s.cfg.SampleInterval > 0 {
 		samples := make(chan sampler.Sample, 1)
 		in.samples = samples
+		s.sampleIvl, s.sampleAt = make(chan time.Duration, 1), s.cfg.SampleInterval
 		smp := sampler.New(procfs.NewFS(s.cfg.ProcRoot), s.self, s.cfg.Cgroup)
-		worker(&wg, "sampler", panics, func() { smp.Run(ctx, s.cfg.SampleInterval, samples, s.root.Named("sampler")) })
+		worker(&wg, "sampler", panics, func() {
+			smp.Run(ctx, s.cfg.SampleInterval, s.sampleIvl, samples, s.root.Named("sampler"))
+		})
 	}
 	if w := s.watchMemory(&wg, &in); w != nil {
 		defer w.Close() // before cancel and wg.Wait: it ends the watcher
@@ -270,7 +275,7 @@ func (s *Supervisor) loop(in inputs) {
 		case <-tick.C:
 			s.safely("reap tick", s.onReap)
 		case smp := <-in.samples:
-			s.safely("sample", func() { s.onSample(smp) })
+			s.safely("sample", func() { s.onSample(smp); s.paceSampling() })
 		case ev := <-in.events:
 			s.safely("memory events", func() { s.onEvents(ev) })
 		case r := <-in.probes:

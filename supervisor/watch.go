@@ -238,15 +238,54 @@ func (s *Supervisor) paceProbe() {
 		return
 	}
 	s.probeAt = want
-	// Only this goroutine sends, into a buffer of one: replace a value the
-	// prober has not taken yet instead of blocking on it.
+	setPace(s.probeIvl, want)
+}
+
+// setPace hands a worker its interval from now on. Only the loop sends,
+// into a buffer of one: a value the worker has not taken yet is replaced
+// instead of blocking on it.
+func setPace(ch chan time.Duration, d time.Duration) {
 	select {
-	case s.probeIvl <- want:
+	case ch <- d:
 	default:
 		select {
-		case <-s.probeIvl:
+		case <-ch:
 		default:
 		}
-		s.probeIvl <- want
+		ch <- d
+	}
+}
+
+// nearShare is how close to its RSS limit a tree must be, without a warn
+// level, to be sampled at nearInterval.
+const nearShare = 0.8
+
+// nearInterval is the sampling interval while a tree is near its limit:
+// past the warn level, or fitted to reach the limit within trendNear.
+const (
+	nearInterval = 250 * time.Millisecond
+	trendNear    = 10 * time.Second
+)
+
+// paceSampling samples every nearInterval while a living tree is near its
+// RSS limit, so that a leak is caught within about two of those after it
+// crosses the limit, and every SampleInterval otherwise.
+func (s *Supervisor) paceSampling() {
+	if s.sampleIvl == nil {
+		return
+	}
+	want := s.cfg.SampleInterval
+	near := s.mem.rssWarn
+	if near == 0 {
+		near = uint64(float64(s.mem.rssLimit) * nearShare)
+	}
+	for _, g := range s.alive() {
+		if s.mem.rssLimit > 0 && (g.rss >= near || g.mem.near(trendNear)) {
+			want = min(want, nearInterval)
+		}
+	}
+	if want != s.sampleAt {
+		s.sampleAt = want
+		setPace(s.sampleIvl, want)
 	}
 }
