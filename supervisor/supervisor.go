@@ -149,8 +149,12 @@ func (s *Supervisor) Run() int {
 
 	// Catch signals before the child exists so that no SIGCHLD is missed.
 	sigs := make(chan os.Signal, sigBuffer)
+	// Never stopped: after Run, crinit exits, and a signal arriving
+	// meanwhile must not take the runtime's default action (which would
+	// change crinit's exit status). signal.Stop would also cost a round
+	// trip to the runtime's signal thread per signal, milliseconds in all,
+	// on every exit.
 	signal.Notify(sigs, forwardable()...)
-	defer signal.Stop(sigs)
 
 	if s.self != 1 {
 		// Orphans of the child's tree are reparented to us, not to the
