@@ -107,3 +107,6 @@ crinit endpoint under load: wrk -t2 -c100 -d$DURATION --latency, $(nproc) CPUs, 
 |---|---|---|---|---|---|---|---|
 EOF
 printf '%s\n' "${ROWS[@]}"
+# For run.sh's table: /metrics requests/s, and crinit's RSS growth over that run.
+[[ -z ${RESULTS:-} ]] || printf '%s\n' "${ROWS[@]}" | awk -F' *[|] *' '$2 == "/metrics" {
+	print "endpoint.metrics_rps", int($4); print "endpoint.metrics_rss_growth_kib", $9 - $8 }' >>"$RESULTS"

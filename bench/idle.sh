@@ -155,6 +155,10 @@ if command -v hyperfine >/dev/null; then
 		| $r[] | (.t | med) as $m
 		| "| \(.name) | \(.t | min | ms) | **\($m | ms)** | \(.t | max | ms) | \(if .name == "true (no init)" then "-" else ($m - $base | ms) end) | \($m / $tini | f2)× |"
 	' "$TMP/start.json" >>"$REPORT"
+	result "idle.start_ratio.crinit" "$(jq -r '
+		def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		[.results[] | {name: .command, t: (.times | med)}] as $r
+		| ($r[] | select(.name == "crinit") | .t) / ($r[] | select(.name == "tini") | .t) * 100 | round / 100' "$TMP/start.json")"
 else
 	out "_skipped: hyperfine is not available._"
 fi
