@@ -280,7 +280,10 @@ func ociStop(t *testing.T, id string, c *crinit) {
 // the kernel's OOM kill, named oom_kill, and restarted (R5).
 func TestOCI_MemoryRestarts(t *testing.T) {
 	const id = "crinit-oci-memory"
-	bundle := ociBundle(t, id, "CRINIT_RESTART_DELAY=100ms")
+	// Five samples over the limit (1.25 s once sampling is fast near it), as
+	// long as two took at the default interval: the 700 MB allocation must
+	// reach the cgroup's limit, and the kernel's OOM killer, first.
+	bundle := ociBundle(t, id, "CRINIT_RESTART_DELAY=100ms", "CRINIT_RSS_GRACE=5")
 	c := startCrinit(t, runOpts{argv: []string{"runc", "run", "--bundle", bundle, id}})
 	a := appListening(t, c)
 	t.Run("R4 a leak restarted for rss_limit", func(t *testing.T) {

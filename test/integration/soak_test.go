@@ -36,8 +36,11 @@ func TestSoak(t *testing.T) {
 	port := freePort(t)
 	// The probe allows 2 s: the orphan storm is the app forking 300 shells,
 	// which on a loaded 2-core machine starves its event loop past 1 s.
+	// --rss-grace 5: five samples over the limit (1.25 s once sampling is
+	// fast near it) let the 700 MB allocation reach the kernel's OOM killer
+	// first, as two samples at the default interval did.
 	c := startCrinit(t, runOpts{ns: true, cgroup: cg, env: []string{fmt.Sprintf("PORT=%d", port), "ADMIN_PORT=0", "HOST=127.0.0.1"}},
-		"--health-addr", "127.0.0.1:0", "--nofile", "1024", "--fd-limit", "80%",
+		"--health-addr", "127.0.0.1:0", "--nofile", "1024", "--fd-limit", "80%", "--rss-grace", "5",
 		"--probe-url", fmt.Sprintf("http://127.0.0.1:%d/api/reportes?limit=1", port),
 		"--probe-interval", "2s", "--probe-timeout", "2s", "--probe-retries", "3", "--probe-start-period", "5s",
 		"--restart-delay", "50ms", "--restart-delay-max", "200ms", "--restart-max", "1000", "--min-uptime", "1s",

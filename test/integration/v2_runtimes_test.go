@@ -73,7 +73,7 @@ echo 1 > /sys/fs/cgroup/V6/memory.oom.group; echo 1 > /sys/fs/cgroup/V6u/memory.
 run V6 96 $C --health-addr "" --restart never --rss-limit 0 -- node -e "$OOM"
 run V6u 96 su -s /bin/sh node -c 'exec "$0" --health-addr "" --nofile 1024 --restart never --rss-limit 0 -- node -e "$1"' $C "$OOM"
 # V7: the soak's faults in turn, driven by /v7.js against crinit's /status
-bg V7 256 $C --health-addr 127.0.0.1:9090 --nofile 1024 --fd-limit 80% \
+bg V7 256 $C --health-addr 127.0.0.1:9090 --nofile 1024 --fd-limit 80% --rss-grace 5 \
 	--rss-limit 160MiB --probe-url 'http://127.0.0.1:4000/api/reportes?limit=1' --probe-interval 2s --probe-timeout 2s \
 	--probe-retries 3 --probe-start-period 10s --restart-delay 50ms --restart-delay-max 200ms --restart-max 1000 \
 	--min-uptime 1s --kill-timeout 1s --reload-signal SIGHUP -- node /app/server.js
