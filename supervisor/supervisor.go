@@ -173,15 +173,7 @@ func (s *Supervisor) Run() int {
 	defer cancel()
 	panics := make(chan workerPanic, 2)
 	in := inputs{sigs: sigs, panics: panics, notes: make(chan note)}
-	if s.cfg.SampleInterval > 0 {
-		samples := make(chan sampler.Sample, 1)
-		in.samples = samples
-		s.sampleIvl, s.sampleAt = make(chan time.Duration, 1), s.cfg.SampleInterval
-		smp := sampler.New(procfs.NewFS(s.cfg.ProcRoot), s.self, s.cfg.Cgroup)
-		worker(&wg, "sampler", panics, func() {
-			smp.Run(ctx, s.cfg.SampleInterval, s.sampleIvl, samples, s.root.Named("sampler"))
-		})
-	}
+	s.startSampler(ctx, &wg, &in)
 	if w := s.watchMemory(&wg, &in); w != nil {
 		defer w.Close() // before cancel and wg.Wait: it ends the watcher
 	}
@@ -202,6 +194,21 @@ func (s *Supervisor) Run() int {
 		worker(&wg, "prober", panics, func() { s.cfg.Probe.Run(ctx, s.cfg.ProbeInterval, s.probeIvl, probes) })
 	}
 	return s.run(in)
+}
+
+// startSampler starts the tree's sampler, which sends to in.samples at
+// the interval the loop sets (paceSampling); none when SampleInterval is 0.
+func (s *Supervisor) startSampler(ctx context.Context, wg *sync.WaitGroup, in *inputs) {
+	if s.cfg.SampleInterval <= 0 {
+		return
+	}
+	samples := make(chan sampler.Sample, 1)
+	in.samples = samples
+	s.sampleIvl, s.sampleAt = make(chan time.Duration, 1), s.cfg.SampleInterval
+	smp := sampler.New(procfs.NewFS(s.cfg.ProcRoot), s.self, s.cfg.Cgroup)
+	worker(wg, "sampler", in.panics, func() {
+		smp.Run(ctx, s.cfg.SampleInterval, s.sampleIvl, samples, s.root.Named("sampler"))
+	})
 }
 
 // watchMemory starts the watcher of the cgroup's memory events, which
