@@ -86,7 +86,7 @@ func (s *Supervisor) onEvents(ev cgroup.Events) {
 	if s.mem.seen {
 		ev = maxEvents(ev, s.mem.events)
 	}
-	if s.cgroup != nil { // a copy: the published Status holds the old one
+	if s.cgroup != nil && s.cgroup.Events != ev { // a copy: the published Status holds the old one
 		m := *s.cgroup
 		m.Events, m.OOMKills = ev, ev.OOMKill
 		s.cgroup = &m
@@ -133,30 +133,32 @@ type victim struct {
 // to be sampled can only be found dying (not yet a zombie: a zombie of
 // long standing is a leak, not a victim).
 func (s *Supervisor) oomVictim() (victim, bool) {
-	living, err := s.host.descendants()
+	tree, err := s.host.fates()
 	if err != nil {
 		return victim{}, false
 	}
-	dying, _ := s.host.dying()
 	sampled := make(map[int]uint64, len(s.mem.last))
 	for _, p := range s.mem.last {
 		sampled[p.PID] = p.RSS
 	}
-	var best victim
+	var best, young victim
 	consider := func(v victim) {
 		if best.pid == 0 || v.rss > best.rss {
 			best = v
 		}
 	}
-	for _, d := range dying {
-		if rss, ok := sampled[d.PID]; ok {
-			consider(victim{pid: d.PID, command: d.Command, rss: rss, by: "dying"})
+	for _, f := range tree {
+		rss, wasSampled := sampled[f.PID]
+		delete(sampled, f.PID) // what is left is gone
+		switch {
+		case f.dying && wasSampled:
+			consider(victim{pid: f.PID, command: f.Command, rss: rss, by: "dying"})
+		case f.dying && !f.zombie && young.pid == 0:
+			young = victim{pid: f.PID, command: f.Command, by: "dying"}
 		}
 	}
 	for _, p := range s.mem.last {
-		gone := !slices.ContainsFunc(living, func(l proc) bool { return l.PID == p.PID }) &&
-			!slices.ContainsFunc(dying, func(d dyingProc) bool { return d.PID == p.PID })
-		if gone {
+		if _, gone := sampled[p.PID]; gone {
 			command := s.argvOf(p.PID)
 			if command == "" {
 				command = p.Comm
@@ -164,10 +166,8 @@ func (s *Supervisor) oomVictim() (victim, bool) {
 			consider(victim{pid: p.PID, command: command, rss: p.RSS, by: "gone"})
 		}
 	}
-	for _, d := range dying {
-		if _, ok := sampled[d.PID]; !ok && !d.zombie && best.pid == 0 {
-			best = victim{pid: d.PID, command: d.Command, by: "dying"}
-		}
+	if best.pid == 0 {
+		best = young
 	}
 	return best, best.pid != 0
 }
@@ -262,12 +262,12 @@ func (s *Supervisor) checkPIDs(p *cgroup.PIDs) {
 		return
 	}
 	s.mem.pidsWarned = true
-	dying, _ := s.host.dying()
+	tree, _ := s.host.fates()
 	zombies, parents := 0, map[int]int{}
-	for _, d := range dying {
-		if d.zombie {
+	for _, f := range tree {
+		if f.zombie {
 			zombies++
-			parents[d.PPID]++
+			parents[f.PPID]++
 		}
 	}
 	holders := make([]map[string]any, 0, len(parents))

@@ -228,17 +228,23 @@ func (h *fakeHost) descendants() ([]proc, error) {
 	return out, nil
 }
 
-// dying lists the zombies and the processes marked dying.
-func (h *fakeHost) dying() ([]dyingProc, error) {
+// fates lists every process not yet reaped; the fake host's processes
+// are all crinit's descendants.
+func (h *fakeHost) fates() ([]fated, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []dyingProc
+	var out []fated
 	for _, p := range h.procs {
-		if p.zombie || (p.alive && p.dying) {
-			out = append(out, dyingProc{proc{PID: p.pid, PPID: p.ppid, Command: p.cmd}, p.zombie})
+		if !p.alive && !p.zombie {
+			continue
 		}
+		f := fated{proc: proc{PID: p.pid, PPID: p.ppid}, dying: p.zombie || p.dying, zombie: p.zombie}
+		if f.dying {
+			f.Command = p.cmd
+		}
+		out = append(out, f)
 	}
-	slices.SortFunc(out, func(a, b dyingProc) int { return a.PID - b.PID })
+	slices.SortFunc(out, func(a, b fated) int { return a.PID - b.PID })
 	return out, nil
 }
 

@@ -19,9 +19,10 @@ type host interface {
 	signal(pid int, sig syscall.Signal) error
 	// descendants lists crinit's living descendants, parents first.
 	descendants() ([]proc, error)
-	// dying lists crinit's descendants on their way out: zombies, those in
-	// exit, and those with SIGKILL pending.
-	dying() ([]dyingProc, error)
+	// fates walks crinit's tree once: every descendant, zombies included,
+	// and whether it is on its way out (a zombie, in exit, or with SIGKILL
+	// pending); the command only of those that are.
+	fates() ([]fated, error)
 	// reap collects every exited child of crinit that is waiting.
 	reap() []exit
 	// memory reads crinit's memory cgroup; false when there is none.
@@ -67,9 +68,10 @@ type proc struct {
 	Command   string
 }
 
-// dyingProc is a descendant on its way out.
-type dyingProc struct {
+// fated is a descendant and how far it is on its way out.
+type fated struct {
 	proc
+	dying  bool // a zombie, in exit, or with SIGKILL pending
 	zombie bool // exited, its parent has not reaped it yet
 }
 

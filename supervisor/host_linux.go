@@ -112,16 +112,19 @@ func (h *osHost) descendants() ([]proc, error) {
 	return out, nil
 }
 
-func (h *osHost) dying() ([]dyingProc, error) {
+func (h *osHost) fates() ([]fated, error) {
 	ps, err := h.fs.Descendants(h.self)
 	if err != nil {
 		return nil, fmt.Errorf("list descendants: %w", err)
 	}
-	var out []dyingProc
+	out := make([]fated, 0, len(ps))
 	for _, p := range ps {
-		if f := h.fs.Fate(p.PID); f.Dying {
-			out = append(out, dyingProc{proc{PID: p.PID, PPID: p.PPID, Command: h.fs.Command(p.PID)}, f.Zombie})
+		f := fated{proc: proc{PID: p.PID, PPID: p.PPID}}
+		fate := h.fs.Fate(p.PID)
+		if f.dying, f.zombie = fate.Dying, fate.Zombie; f.dying {
+			f.Command = h.fs.Command(p.PID)
 		}
+		out = append(out, f)
 	}
 	return out, nil
 }
