@@ -92,8 +92,7 @@ echo "== V8 end $status $(cut -d" " -f1 /proc/uptime)"
 STALL='const a = []; setInterval(() => { for (let i = 0; i < 4 && a.length < 200; i++) a.push(Buffer.alloc(1 << 20, 1)) }, 10)'
 mkdir -p /sys/fs/cgroup/V9; echo $((64*1024*1024)) > /sys/fs/cgroup/V9/memory.high
 bg V9 256 $C --health-addr 127.0.0.1:9099 --restart never --rss-limit 0 --memory-pressure-limit 30%/10s -- node -e "$STALL"
-node /vm.js wait http://127.0.0.1:9099/metrics 'kind="full"} ([0-9.e+-]+)' 0.5 &&
-node /vm.js wait http://127.0.0.1:9099/metrics 'kind="full"} ([0-9.e+-]+)' 1.5 || kill -TERM $crinit
+node /vm.js rise http://127.0.0.1:9099/metrics 'kind="full"} ([0-9.e+-]+)' || kill -TERM $crinit
 wait $crinit; st=$?; echo "== V9 end $st $(cut -d" " -f1 /proc/uptime)"
 # V10: memory.max from 256 MiB to 512 MiB under a running crinit
 bg V10 256 $C --health-addr 127.0.0.1:9100 --rss-limit auto --max-old-space-size auto -- node -e 'setInterval(() => {}, 1000)'
@@ -179,6 +178,7 @@ type v2Scenario struct {
 	events []event
 	driver []map[string]any // V7's driver's lines
 	vm     []map[string]any // vm.js's lines
+	other  []string         // any other line: a Go runtime's fatal error, a shell's complaint
 	exit   string           // the shell's $? after crinit
 	secs   float64          // from start to end, by the VM's uptime
 }
@@ -240,6 +240,9 @@ func TestV2_Kernel(t *testing.T) {
 				cur.driver = append(cur.driver, d)
 			}
 		}
+		if cur != nil && l != "" && !strings.Contains(l, "{\"") && !strings.HasPrefix(l, "== ") {
+			cur.other = append(cur.other, l)
+		}
 	}
 	if !strings.Contains(string(out), "== done") {
 		t.Fatalf("the VM did not finish its scenarios; console:\n%s", out)
@@ -266,6 +269,13 @@ func TestV2_Kernel(t *testing.T) {
 					t.Logf("%s: %v", name, e)
 				}
 				t.Logf("%s: exit %s", name, s.exit)
+				for i, l := range s.other {
+					if i == 60 {
+						t.Logf("%s: %d more lines in the console", name, len(s.other)-i)
+						break
+					}
+					t.Logf("%s| %s", name, l)
+				}
 			}
 		})
 	}

@@ -6,6 +6,9 @@
 //     GET URL every 100 ms until its body matches REGEX (and, with MIN,
 //     until the number REGEX captures exceeds MIN); print the match and the
 //     body's crinit_cgroup_ lines. Exit 1 after 120 s.
+//   node vm.js rise URL REGEX
+//     wait for a number above 0, then for one above that first reading:
+//     two readings of a counter that is rising.
 //   node vm.js kmsg
 //     Print the kernel's OOM kills ("Killed process PID") from /dev/kmsg
 //     with their wall-clock time, found by writing a marker to /dev/kmsg:
@@ -35,12 +38,12 @@ async function wait(url, pattern, min) {
     if (m && (min === undefined || Number(m[1]) > Number(min))) {
       const lines = body.split('\n').filter((l) => l.startsWith('crinit_cgroup_'));
       console.log(JSON.stringify({ vm: 'wait', url, match: m[0], lines }));
-      return;
+      return Number(m[1]);
     }
     if (Date.now() > end) {
       console.log(JSON.stringify({ vm: 'wait', url, timeout: true, pattern, min }));
       process.exitCode = 1;
-      return;
+      return undefined;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -89,6 +92,14 @@ function kmsg() {
 }
 
 const [cmd, ...args] = process.argv.slice(2);
-if (cmd === 'wait') wait(...args);
-else if (cmd === 'kmsg') kmsg();
-else { console.error('usage: vm.js wait URL REGEX [MIN] | kmsg'); process.exitCode = 2; }
+if (cmd === 'wait') {
+  wait(...args);
+} else if (cmd === 'rise') {
+  const [url, pattern] = args;
+  wait(url, pattern, 0).then((first) => first === undefined || wait(url, pattern, first));
+} else if (cmd === 'kmsg') {
+  kmsg();
+} else {
+  console.error('usage: vm.js wait URL REGEX [MIN] | rise URL REGEX | kmsg');
+  process.exitCode = 2;
+}
