@@ -12,13 +12,14 @@
 #   ROUNDS=5   runs per init, round-robin
 #   N=300      signals per run
 #   GAP=5ms    pause between signals, so each finds the init idle
+#   STOPS=20   stops per init, round-robin
 #   CRINIT     crinit binary to use (default: built from this tree)
 #   RESULTS    file to append "key value" results to (see lib.sh)
 NAME=signal
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROUNDS=${ROUNDS:-5} N=${N:-300} GAP=${GAP:-5ms}
+ROUNDS=${ROUNDS:-5} N=${N:-300} GAP=${GAP:-5ms} STOPS=${STOPS:-20}
 for tool in unshare tini dumb-init; do command -v "$tool" >/dev/null || die "$tool is missing"; done
 CR=$(crinit_bin)
 SIG=$(go_helper sigchild)
@@ -63,9 +64,10 @@ us() { awk '{ printf "%.0f\n", $1 / 1000 }'; }
 row_stats() { # VARIANT COLUMN(2=median, 4=p99) -> "min med max" over rounds
 	for ((r = 0; r < ROUNDS; r++)); do stats <"$TMP/lat.$r.$1" | cut -d' ' -f"$2"; done | stats | cut -d' ' -f1-3
 }
-round_ratio() { # VARIANT REF -> median over rounds of median(VARIANT)/median(REF)
+round_ratio() { # VARIANT REF [COLUMN] -> median over rounds of median(VARIANT)/median(REF), or of p99 with COLUMN 4
+	local col=${3:-2}
 	for ((r = 0; r < ROUNDS; r++)); do
-		ratio "$(stats <"$TMP/lat.$r.$1" | cut -d' ' -f2)" "$(stats <"$TMP/lat.$r.$2" | cut -d' ' -f2)" | tr -d '×'
+		ratio "$(stats <"$TMP/lat.$r.$1" | cut -d' ' -f"$col")" "$(stats <"$TMP/lat.$r.$2" | cut -d' ' -f"$col")" | tr -d '×'
 	done | stats | awk '{ printf "%.2f×\n", $2 }'
 }
 read -r _ floor _ < <(row_stats "no init" 2)
@@ -100,5 +102,41 @@ for v in "${VARIANTS[@]}"; do
 		"$added" "$rr" "$addratio"
 	result "signal.median_us.${KEY[$v]}" "$(us <<<"$med")"
 	result "signal.ratio.${KEY[$v]}" "${rr%×}"
+	pr=$(round_ratio "$v" "tini -g" 4)
+	result "signal.p99_ratio.${KEY[$v]}" "${pr%×}"
+done
+echo
+echo "p99 over the same run's \`tini -g\` p99 (median over runs): $(for v in "crinit --log-level warn" crinit tini dumb-init; do printf '%s %s; ' "$v" "$(round_ratio "$v" "tini -g" 4)"; done)"
+echo
+
+# --- the stop: SIGTERM to the init until it has exited
+STOPPERS=(crinit tini dumb-init)
+for ((r = 0; r < STOPS; r++)); do
+	((r % 5)) || log "signal: stops $((r + 1))-$((r + 5))/$STOPS"
+	for ((j = 0; j < ${#STOPPERS[@]}; j++)); do
+		v=${STOPPERS[(r + j) % ${#STOPPERS[@]}]}
+		rm -f "$TMP/fifo" && mkfifo "$TMP/fifo"
+		# shellcheck disable=SC2086 # CMD is a command line, split on purpose
+		ns_start "$TMP/init.log" ${CMD[$v]} "$SIG" recv "$TMP/fifo"
+		"$SIG" term -pid "$INIT" "$TMP/fifo" >>"$TMP/stop.$v" || { tail -n 20 "$TMP/init.log" >&2; die "$v: stop failed"; }
+		wait "$UPID" 2>/dev/null || true
+		UPID="" INIT=""
+	done
+done
+cat <<EOF
+## Stop: SIGTERM to the init until it has exited
+
+The init's child is \`sigchild recv\`, which SIGTERM ends. $STOPS stops per init,
+round-robin; ms from \`kill()\` to the init's exit, seen through a pidfd.
+
+| init | min | median | max | median / tini |
+|---|--:|--:|--:|--:|
+EOF
+ms() { awk -v n="$1" 'BEGIN { printf "%.2f", n / 1e6 }'; }
+read -r _ tstop _ < <(stats <"$TMP/stop.tini")
+for v in "${STOPPERS[@]}"; do
+	read -r lo med hi _ < <(stats <"$TMP/stop.$v")
+	printf '| %s | %s | **%s** | %s | %s |\n' "$v" "$(ms "$lo")" "$(ms "$med")" "$(ms "$hi")" "$(ratio "$med" "$tstop")"
+	[[ $v != crinit ]] || result "stop.ratio.crinit" "$(ratio "$med" "$tstop" | tr -d '×')"
 done
 echo

@@ -201,7 +201,7 @@ func (c *Cgroup) Read() (Memory, error) {
 		m.Events, m.OOMKills = ev, ev.OOMKill
 	}
 	if c.Version == 2 {
-		if b, err := os.ReadFile(filepath.Join(c.Dir, "memory.pressure")); err == nil {
+		if b, err := readFile(filepath.Join(c.Dir, "memory.pressure")); err == nil {
 			if p, ok := parsePressure(b); ok {
 				m.Pressure = &p
 			}
@@ -240,14 +240,14 @@ func smallest(dir, mount, file string) (uint64, error) {
 // memory.failcnt and memory.oom_control on v1.
 func (c *Cgroup) Events() (Events, error) {
 	if c.Version == 1 {
-		b, err := os.ReadFile(filepath.Join(c.Dir, "memory.oom_control"))
+		b, err := readFile(filepath.Join(c.Dir, "memory.oom_control"))
 		if err != nil {
 			return Events{}, fmt.Errorf("read cgroup memory events: %w", err)
 		}
 		failcnt, _ := readUint(filepath.Join(c.Dir, "memory.failcnt"))
 		return Events{Max: failcnt, OOMKill: keyedValues(b)["oom_kill"]}, nil
 	}
-	b, err := os.ReadFile(filepath.Join(c.Dir, "memory.events"))
+	b, err := readFile(filepath.Join(c.Dir, "memory.events"))
 	if err != nil {
 		return Events{}, fmt.Errorf("read cgroup memory events: %w", err)
 	}
@@ -317,7 +317,7 @@ func parsePressure(b []byte) (p Pressure, ok bool) {
 
 // readUint reads a file holding one number; "max" (v2's "no limit") is 0.
 func readUint(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return 0, err
 	}

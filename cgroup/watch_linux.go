@@ -151,7 +151,7 @@ func (w *EventWatch) Close() error { return w.f.Close() }
 
 // populated reads cgroup.events; an unreadable file counts as populated.
 func populated(path string) bool {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return true
 	}

@@ -19,6 +19,10 @@ type FS struct {
 	buf  *[bufSize]byte
 	path []byte // NUL-terminated path of the last file opened
 
+	// isProc: root is a real procfs (not a fixture), whose fd directories
+	// give their count as their size; unknown until FDCount first asks.
+	isProc, isProcKnown bool
+
 	// Scratch slices of the tree walk, reused from call to call.
 	tids []int
 	kids []int

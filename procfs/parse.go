@@ -218,3 +218,18 @@ func sigkillPending(b []byte) bool {
 	}
 	return false
 }
+
+// parseLoadavg is the last field of /proc/loadavg: the PID most recently
+// allocated in the reader's PID namespace ("0.00 0.01 0.05 1/123 4567").
+func parseLoadavg(b []byte) (int, error) {
+	b = bytes.TrimRight(b, " \n")
+	if bytes.Count(b, []byte{' '}) != 4 {
+		return 0, fmt.Errorf("loadavg %q: want 5 fields", b)
+	}
+	last := b[bytes.LastIndexByte(b, ' ')+1:]
+	pid, ok := parseID(last)
+	if !ok {
+		return 0, fmt.Errorf("loadavg: last PID %q is not a number", last)
+	}
+	return pid, nil
+}

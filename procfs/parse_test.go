@@ -45,6 +45,27 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
+func TestParseLoadavg(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"0.00 0.01 0.05 1/123 4567\n", 4567, false},
+		{"1.50 1.20 0.90 3/87 1", 1, false},
+		{"0.00 0.01 0.05 1/123\n", 0, true},
+		{"0.00 0.01 0.05 1/123 x\n", 0, true},
+		{"0.00 0.01 0.05 1/123 99999999999\n", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseLoadavg([]byte(tt.in))
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseLoadavg(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
 func TestParseStatm(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // readPID reads root/PID/name into the scratch buffer. The error names the
@@ -33,6 +34,18 @@ func (fs *FS) stat(pid int) (state byte, ppid int, err error) {
 	return state, ppid, nil
 }
 
+// LastPID is the PID most recently allocated in crinit's PID namespace,
+// from root/loadavg. Any process created since a reading, anywhere in the
+// namespace, changes it.
+func (fs *FS) LastPID() (int, error) {
+	fs.path = append(append(fs.path[:0], fs.root...), "/loadavg\x00"...)
+	b, err := fs.read()
+	if err != nil {
+		return 0, fs.pathError("read", err)
+	}
+	return parseLoadavg(b)
+}
+
 // State is the state letter of /proc/PID/stat: 'R' running, 'S' sleeping,
 // 'D' in uninterruptible sleep, 'Z' zombie, 'T' stopped, and so on.
 func (fs *FS) State(pid int) (byte, error) {
@@ -59,13 +72,27 @@ func (fs *FS) Statm(pid int) (Statm, error) {
 	return st, nil
 }
 
-// FDCount counts the entries of /proc/PID/fd, the process's open
-// descriptors; -1 when the directory cannot be read (the process is gone,
-// or belongs to another user).
+// FDCount is the number of the process's open descriptors; -1 when
+// /proc/PID/fd cannot be read (the process is gone, or belongs to another
+// user). Linux 6.2 and later give the count as the directory's size, one
+// system call; a size of 0 (an older kernel, or truly no descriptors)
+// falls back to counting the entries.
 func (fs *FS) FDCount(pid int) int {
+	if !fs.isProcKnown {
+		var st syscall.Statfs_t
+		fs.isProc, fs.isProcKnown = syscall.Statfs(fs.root, &st) == nil && st.Type == procSuperMagic, true
+	}
 	fs.pidPath(pid, "fd")
+	if fs.isProc {
+		if n, err := fs.size(); err == nil && n > 0 {
+			return int(n)
+		}
+	}
 	return fs.countEntries()
 }
+
+// procSuperMagic is statfs(2)'s f_type of a procfs.
+const procSuperMagic = 0x9fa0
 
 // NofileLimit is the soft "Max open files" (RLIMIT_NOFILE) of
 // /proc/PID/limits: the limit the process really has, which for a child of

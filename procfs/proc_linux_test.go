@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -249,6 +250,44 @@ func TestReaders_RealProc(t *testing.T) {
 	}
 	if got, err := fs.OOMScoreAdj(helper); err != nil || got != adj+1 {
 		t.Errorf("OOMScoreAdj(helper) after raising it = %d, %v; want %d", got, err, adj+1)
+	}
+}
+
+// TestFDCount_RealProc counts a blocked helper's descriptors both ways: by
+// the fd directory's size (a real procfs on Linux 6.2 and later) and by
+// its entries; both agree with a listing.
+func TestFDCount_RealProc(t *testing.T) {
+	helper := startBlockers(t, 1)[0]
+	entries, err := os.ReadDir(filepath.Join("/proc", strconv.Itoa(helper), "fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySize, byEntries := NewFS(""), NewFS("")
+	byEntries.isProc, byEntries.isProcKnown = false, true
+	if n, m := bySize.FDCount(helper), byEntries.FDCount(helper); n != len(entries) || m != len(entries) {
+		t.Errorf("FDCount(helper) = %d by size, %d by entries; want %d", n, m, len(entries))
+	}
+	if !bySize.isProc {
+		t.Error("/proc not recognised as a procfs")
+	}
+}
+
+// TestLastPID_RealProc: a process started moves the namespace's last PID
+// to its own or beyond.
+func TestLastPID_RealProc(t *testing.T) {
+	fs := NewFS("")
+	before, err := fs.LastPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := startBlockers(t, 1)[0]
+	after, err := fs.LastPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PIDs wrap at pid_max: then the new one is below the old.
+	if after == before || (after < helper && after > before) {
+		t.Errorf("LastPID = %d before and %d after starting PID %d", before, after, helper)
 	}
 }
 

@@ -41,6 +41,22 @@ func (fs *FS) exists() bool {
 	return true
 }
 
+// size is fs.path's size as stat(2) gives it.
+func (fs *FS) size() (int64, error) {
+	var st syscall.Stat_t
+	p := unsafe.Pointer(&fs.path[0])
+	for {
+		_, _, errno := syscall.Syscall6(sysFstatat, atFDCWD, uintptr(p), uintptr(unsafe.Pointer(&st)), 0, 0, 0)
+		switch errno {
+		case 0:
+			return st.Size, nil
+		case syscall.EINTR:
+			continue
+		}
+		return 0, errno
+	}
+}
+
 // read returns the start of fs.path's content, up to the buffer's size.
 func (fs *FS) read() ([]byte, error) {
 	fd, err := fs.open(0)

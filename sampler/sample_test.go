@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,55 @@ func TestSample_NofileCache(t *testing.T) {
 	if got := s.Sample(time.Unix(2, 0)).Procs; len(got) != 1 || got[0].FDLimit != 100 || got[0].Comm != "node" {
 		t.Errorf("second sample: %+v, want the cached limit 100 and name node", got)
 	}
+}
+
+// TestSample_TreeKept walks the tree again only when it may have changed:
+// the namespace's last PID moved, a process of it is gone, or one became a
+// zombie. A child added behind the last PID's back shows when to walk.
+func TestSample_TreeKept(t *testing.T) {
+	root := t.TempDir()
+	loadavg := filepath.Join(root, "loadavg")
+	proc := func(pid int, children string) {
+		dir := filepath.Join(root, strconv.Itoa(pid))
+		write(t, filepath.Join(dir, "task", strconv.Itoa(pid), "children"), children)
+		write(t, filepath.Join(dir, "statm"), "10 5 1 0 0 0 0\n")
+	}
+	write(t, loadavg, "0.00 0.00 0.00 1/50 100\n")
+	write(t, filepath.Join(root, "1", "task", "1", "children"), "2 ")
+	proc(2, "")
+	s := New(procfs.NewFS(root), 1, nil)
+	pids := func(want ...int) {
+		t.Helper()
+		var got []int
+		for _, p := range s.Sample(time.Unix(1, 0)).Procs {
+			got = append(got, p.PID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("sampled %v, want %v", got, want)
+		}
+	}
+	pids(2)
+	proc(2, "3 ")
+	proc(3, "")
+	pids(2) // the last PID has not moved: the tree is the last walk's
+	write(t, loadavg, "0.00 0.00 0.00 1/50 103\n")
+	pids(2, 3)
+	if err := os.RemoveAll(filepath.Join(root, "3")); err != nil {
+		t.Fatal(err)
+	}
+	proc(2, "")
+	pids(2) // 3 is gone: its statm cannot be read
+	proc(2, "4 ")
+	proc(4, "")
+	pids(2, 4) // walked again, as 3 was gone
+	write(t, filepath.Join(root, "4", "statm"), "0 0 0 0 0 0 0\n")
+	pids(2) // 4 is a zombie now
+	proc(2, "4 5 ")
+	proc(5, "")
+	pids(2, 5) // walked again, as 4 had become one
+	proc(2, "4 5 6 ")
+	proc(6, "")
+	pids(2, 5) // the zombie count is steady and the last PID too
 }
 
 func TestTop(t *testing.T) {

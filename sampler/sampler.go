@@ -18,15 +18,21 @@ import (
 const warnEvery = time.Minute
 
 // Sampler reads the tree of descendants of one pid; it belongs to the
-// goroutine that calls Sample or Run. Each sample reads only the tree (the
-// children files, then statm and the fd directory of each process); a
-// process's RLIMIT_NOFILE, which seldom changes, is read once.
+// goroutine that calls Sample or Run. Each sample reads the statm and the
+// descriptor count of each process of the tree; a process's RLIMIT_NOFILE,
+// which seldom changes, is read once. The tree itself (the children files
+// of every thread) is walked again only when it may have changed: a
+// process was created in the PID namespace, or one of the tree exited.
 type Sampler struct {
 	fs   *procfs.FS
 	self int
 	cg   *cgroup.Cgroup
 	page uint64
 	seen map[int]once // what is read once, by PID, of the processes seen lately
+
+	tree    []procfs.Proc // the last walk's
+	lastPID int           // the namespace's last PID before that walk; 0: walk again
+	zombies int           // zombies of the tree at the last sample
 }
 
 // once is what the Sampler reads of a process when it first sees it.
@@ -60,16 +66,22 @@ func (s *Sampler) Sample(now time.Time) (smp Sample) {
 
 func (s *Sampler) sample(now time.Time) Sample {
 	smp := Sample{At: now}
-	tree, err := s.fs.Descendants(s.self)
+	tree, err := s.walk()
 	if err != nil {
 		smp.Err = fmt.Errorf("walk process tree: %w", err)
 		return smp
 	}
 	smp.Procs = make([]Proc, 0, len(tree))
+	zombies := 0
 	for _, t := range tree {
 		m, err := s.fs.Statm(t.PID)
-		if err != nil || m.Resident == 0 {
-			continue // gone, or a zombie
+		if err != nil {
+			s.lastPID = 0 // gone: its children have a new parent
+			continue
+		}
+		if m.Resident == 0 {
+			zombies++
+			continue
 		}
 		p := Proc{PID: t.PID, PPID: t.PPID, RSS: m.Resident * s.page, Shared: min(m.Shared, m.Resident) * s.page, FDs: s.fs.FDCount(t.PID)}
 		o, ok := s.seen[p.PID]
@@ -82,6 +94,9 @@ func (s *Sampler) sample(now time.Time) Sample {
 		smp.RSSSum += p.RSS
 		smp.Procs = append(smp.Procs, p)
 	}
+	if zombies != s.zombies { // a new zombie's children have a new parent
+		s.zombies, s.lastPID = zombies, 0
+	}
 	smp.RSS = TreeRSS(smp.Procs)
 	s.prune(smp.Procs)
 	if s.cg != nil {
@@ -92,6 +107,24 @@ func (s *Sampler) sample(now time.Time) Sample {
 		}
 	}
 	return smp
+}
+
+// walk returns the tree under s.self: the last walk's while the namespace's
+// last PID has not moved and the samples since found no process of it gone
+// or newly a zombie, else a new walk. Where the last PID cannot be read
+// (a procfs of another kind), every sample walks.
+func (s *Sampler) walk() ([]procfs.Proc, error) {
+	last, err := s.fs.LastPID()
+	if err == nil && last != 0 && last == s.lastPID {
+		return s.tree, nil
+	}
+	tree, werr := s.fs.Descendants(s.self)
+	if werr != nil {
+		s.lastPID = 0
+		return nil, werr
+	}
+	s.tree, s.lastPID = tree, last // read before the walk: a fork during it walks again
+	return tree, nil
 }
 
 // prune forgets the limits of processes gone, once they outnumber the

@@ -348,11 +348,17 @@ func TestPaceSampling(t *testing.T) {
 		name string
 		warn uint64
 		rss  []uint64 // MiB, one sample each
+		fds  int      // of a limit of 1024
 		want []time.Duration
 	}{
-		{"past the warn level and back", 160 * mib, []uint64{100, 170, 120}, []time.Duration{nearInterval, time.Second}},
-		{"no warn level: 80% of the limit", 0, []uint64{150, 165}, []time.Duration{nearInterval}},
-		{"far below", 160 * mib, []uint64{10, 20, 30}, nil},
+		{"past the warn level and back", 160 * mib, []uint64{100, 170, 120}, 10, []time.Duration{nearInterval, time.Second}},
+		{"no warn level: 80% of the limit", 0, []uint64{150, 165}, 10, []time.Duration{nearInterval}},
+		{"far below every limit", 160 * mib, []uint64{10, 10, 10}, 10, []time.Duration{2 * time.Second}},
+		{"far below, then at half the limit", 160 * mib, []uint64{10, 10, 100}, 10, []time.Duration{2 * time.Second, time.Second}},
+		{"far below, fitted to reach the limit within a minute", 160 * mib, []uint64{10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65}, 10,
+			[]time.Duration{2 * time.Second, time.Second}},
+		{"at half the RSS limit", 160 * mib, []uint64{100, 100}, 10, nil},
+		{"at half the descriptor limit", 160 * mib, []uint64{10, 10}, 512, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,7 +369,7 @@ func TestPaceSampling(t *testing.T) {
 				pid := r.child()
 				var got []time.Duration
 				for _, rss := range tt.rss {
-					r.sample(sampler.Sample{RSS: rss * mib, Procs: []sampler.Proc{{PID: pid, RSS: rss * mib}}})
+					r.sample(sampler.Sample{RSS: rss * mib, Procs: []sampler.Proc{{PID: pid, RSS: rss * mib, FDs: tt.fds, FDLimit: 1024}}})
 					select {
 					case d := <-r.s.sampleIvl:
 						got = append(got, d)

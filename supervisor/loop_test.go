@@ -447,6 +447,29 @@ func TestLoop_OrphanStorm(t *testing.T) {
 	})
 }
 
+// TestLoop_SampleReapsLostSIGCHLD: an orphan whose SIGCHLD never came is
+// reaped by the next sample, which stands in for the reap tick.
+func TestLoop_SampleReapsLostSIGCHLD(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, testConfig(), nil)
+		pid := r.child()
+		orphan := r.h.spawn(fakeSelf, "sh", nil)
+		r.h.mu.Lock()
+		r.h.procs[orphan].alive, r.h.procs[orphan].zombie = false, true
+		r.h.waiting = append(r.h.waiting, exit{pid: orphan, status: exited(0)}) // no SIGCHLD
+		r.h.mu.Unlock()
+		r.sleep(time.Hour)
+		if n := r.s.Status().OrphansReaped; n != 0 {
+			t.Fatalf("orphans reaped %d without a sample; want 0 (the rig's loop has no reap tick)", n)
+		}
+		r.sample(sampler.Sample{Procs: []sampler.Proc{{PID: pid, RSS: mib}}, RSS: mib})
+		if st := r.s.Status(); st.OrphansReaped != 1 || st.Tree == nil {
+			t.Errorf("after a sample: orphans reaped %d, tree %+v; want the orphan reaped and the sample published", st.OrphansReaped, st.Tree)
+		}
+		r.stop()
+	})
+}
+
 // TestLoop_BudgetExhausted: restarts stop at the budget, and crinit exits
 // with the last status, never 0.
 func TestLoop_BudgetExhausted(t *testing.T) {

@@ -28,7 +28,7 @@ const (
 	// what does not fit. runc uses the same size.
 	sigBuffer = 2048
 	// reapTick drains wait4 even when a SIGCHLD was coalesced or lost, as
-	// tini does.
+	// tini does; so does every sample, when the tree is sampled.
 	reapTick = time.Second
 	// orphanPublish bounds how stale the published orphan count may be.
 	orphanPublish = 100 * time.Millisecond
@@ -215,8 +215,13 @@ func (s *Supervisor) run(in inputs) int {
 // loop is the one place where decisions are taken: every event reaches it
 // through a channel or its one timer, and each is handled under recover.
 func (s *Supervisor) loop(in inputs) {
-	tick := time.NewTicker(reapTick)
-	defer tick.Stop()
+	// Each sample drains wait4 too: one wake-up a second, not two.
+	var reapTicks <-chan time.Time
+	if in.samples == nil {
+		tick := time.NewTicker(reapTick)
+		defer tick.Stop()
+		reapTicks = tick.C
+	}
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
 	for !s.done {
@@ -224,10 +229,12 @@ func (s *Supervisor) loop(in inputs) {
 		select {
 		case sig := <-in.sigs:
 			s.safely("signal", func() { s.onSignal(sig.(syscall.Signal)) })
-		case <-tick.C:
+		case <-reapTicks:
 			s.safely("reap tick", s.onReap)
 		case smp := <-in.samples:
+			s.safely("reap tick", s.onReap)
 			s.safely("sample", func() { s.onSample(smp); s.paceSampling() })
+			s.orphansOnly = false // the sample is news to publish
 		case ev := <-in.events:
 			s.safely("memory events", func() { s.onEvents(ev) })
 		case r := <-in.probes:

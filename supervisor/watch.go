@@ -241,6 +241,17 @@ func (s *Supervisor) paceProbe() {
 	setPace(s.probeIvl, want)
 }
 
+// fdsFar reports whether every process of the last sample holds under
+// farShare of its descriptor limit (an unknown limit counts as far).
+func (s *Supervisor) fdsFar() bool {
+	for _, p := range s.mem.last {
+		if p.FDLimit > 0 && float64(p.FDs) >= float64(p.FDLimit)*farShare {
+			return false
+		}
+	}
+	return true
+}
+
 // setPace hands a worker its interval from now on. Only the loop sends,
 // into a buffer of one: a value the worker has not taken yet is replaced
 // instead of blocking on it.
@@ -267,9 +278,21 @@ const (
 	trendNear    = 10 * time.Second
 )
 
+// A tree under farShare of its RSS limit, not fitted to reach it within
+// trendFar, and whose every process holds under farShare of its descriptor
+// limit is far from every limit: it is sampled every farFactor times
+// SampleInterval. Leaks are slow; a jump from there to the limit is the
+// kernel's to stop, at any pace.
+const (
+	farShare  = 0.5
+	trendFar  = time.Minute
+	farFactor = 2
+)
+
 // paceSampling samples every nearInterval while a living tree is near its
 // RSS limit, so that a leak is caught within about two of those after it
-// crosses the limit, and every SampleInterval otherwise.
+// crosses the limit; every farFactor × SampleInterval while every tree is
+// far from its limits; every SampleInterval otherwise.
 func (s *Supervisor) paceSampling() {
 	if s.sampleIvl == nil {
 		return
@@ -279,10 +302,17 @@ func (s *Supervisor) paceSampling() {
 	if near == 0 {
 		near = uint64(float64(s.mem.rssLimit) * nearShare)
 	}
+	far := s.fdsFar()
 	for _, g := range s.alive() {
 		if s.mem.rssLimit > 0 && (g.rss >= near || g.mem.near(trendNear)) {
 			want = min(want, nearInterval)
 		}
+		if s.mem.rssLimit > 0 && (float64(g.rss) >= float64(s.mem.rssLimit)*farShare || g.mem.near(trendFar)) {
+			far = false
+		}
+	}
+	if far && want == s.cfg.SampleInterval {
+		want *= farFactor
 	}
 	if want != s.sampleAt {
 		s.sampleAt = want

@@ -17,6 +17,11 @@
 //	    sends SIGUSR1 to PID (the init) and waits for the child's line before
 //	    the next one. Prints each latency (child's time - sender's time) in
 //	    nanoseconds, one a line.
+//	sigchild term -pid PID FIFO
+//	    on the host: waits for "ready", then sends SIGTERM to PID (the init),
+//	    which passes it on to the child (whose default action ends it), and
+//	    prints the nanoseconds until the init itself has exited, seen
+//	    through a pidfd: no need to be its parent.
 //
 // CLOCK_MONOTONIC is system-wide, so the two processes' readings compare.
 package main
@@ -36,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: sigchild recv FIFO | sigchild send -pid PID [-n N] [-gap D] FIFO")
+		fail("usage: sigchild recv FIFO | sigchild send -pid PID [-n N] [-gap D] FIFO | sigchild term -pid PID FIFO")
 	}
 	switch os.Args[1] {
 	case "recv":
@@ -54,6 +59,14 @@ func main() {
 			fail("usage: sigchild send -pid PID [-n N] [-gap D] FIFO")
 		}
 		send(*pid, *n, *gap, fs.Arg(0))
+	case "term":
+		fs := flag.NewFlagSet("term", flag.ExitOnError)
+		pid := fs.Int("pid", 0, "host PID of the init to stop")
+		_ = fs.Parse(os.Args[2:])
+		if *pid <= 0 || fs.NArg() != 1 {
+			fail("usage: sigchild term -pid PID FIFO")
+		}
+		term(*pid, fs.Arg(0))
 	default:
 		fail("unknown mode " + os.Args[1])
 	}
@@ -135,4 +148,35 @@ func send(pid, n int, gap time.Duration, fifo string) {
 		fmt.Fprintln(out, t1-t0)
 		time.Sleep(gap)
 	}
+}
+
+func term(pid int, fifo string) {
+	f, err := os.Open(fifo) // blocks until the child opens its end
+	if err != nil {
+		fail(err.Error())
+	}
+	if l, err := bufio.NewReader(f).ReadString('\n'); err != nil || l != "ready\n" {
+		fail(fmt.Sprintf("want ready, got %q, %v", l, err))
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		fail(fmt.Sprintf("pidfd_open %d: %v", pid, err))
+	}
+	t0 := monotonic()
+	if err := unix.Kill(pid, unix.SIGTERM); err != nil {
+		fail(fmt.Sprintf("kill %d: %v", pid, err))
+	}
+	// The pidfd polls readable once the process has exited.
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 5000)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			fail(fmt.Sprintf("init %d did not exit within 5 s of SIGTERM (%v)", pid, err))
+		}
+		break
+	}
+	fmt.Println(monotonic() - t0)
 }
