@@ -3,9 +3,11 @@
 #
 # Every supervisor runs at once, each as PID 1 of its own PID namespace (with
 # its own /proc), each supervising the same 50-process tree: `sh -c` that
-# starts 49 `sleep 1000` and waits. Once every tree is complete and has
-# settled, the supervisor's utime+stime (/proc/PID/stat, all its threads) is
-# read at the start and end of WINDOWS back-to-back windows of SECONDS each.
+# starts 49 `sleep 1000` and waits; crinit and tini once more with a
+# 1-process tree (`sleep 1000`). Once every tree is complete and has settled,
+# the supervisor's time on CPU (/proc/PID/task/*/schedstat, in ns, all its
+# threads) is read at the start and end of WINDOWS back-to-back windows of
+# SECONDS each.
 # Prints a Markdown section on stdout.
 #
 # Needs root (unshare --pid). Environment:
@@ -20,7 +22,6 @@ NAME=idlecpu
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WINDOWS=${WINDOWS:-3} SECONDS_PER=${SECONDS_PER:-30} SETTLE=${SETTLE:-5}
-TICK=$(getconf CLK_TCK)
 # shellcheck disable=SC2016 # expanded by the tree's own shell
 TREE='for i in $(seq 49); do sleep 1000 & done; wait'
 for tool in unshare tini dumb-init; do command -v "$tool" >/dev/null || die "$tool is missing"; done
@@ -55,6 +56,10 @@ if PM2=$(pm2_runtime); then
 else
 	log "idlecpu: pm2 not available, left out"
 fi
+# The 1-process tree: NAME-1 supervises `sleep 1000` alone.
+NAMES+=(crinit-1 tini-1)
+CMD[crinit-1]="$CR --health-addr 127.0.0.1:0 -- sleep 1000" CMD[tini-1]="tini -- sleep 1000"
+declare -A WANT=([crinit-1]=1 [tini-1]=1)   # processes in the tree; 50 unless said
 
 # tree_size PID: how many descendants PID has.
 tree_size() {
@@ -62,14 +67,14 @@ tree_size() {
 	for k in $(kids "$1"); do n=$((n + 1 + $(tree_size "$k"))); done
 	echo "$n"
 }
-# ticks PID: user + system time of PID so far, in clock ticks (fields 14 and
-# 15 of /proc/PID/stat, counted after the command name, which may hold spaces).
-ticks() { sed 's/.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }'; }
+# cpu_ns PID: time PID's threads have spent on a CPU so far, in ns (the first
+# field of each thread's schedstat): finer than utime+stime's clock ticks.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d\n", s }'; }
 
 declare -A PID
 for n in "${NAMES[@]}"; do
 	# shellcheck disable=SC2086 # CMD is a command line, split on purpose
-	if [[ $n == supervisord || $n == pm2-runtime ]]; then ns_start "$TMP/$n.log" ${CMD[$n]}
+	if [[ $n == supervisord || $n == pm2-runtime || -n ${WANT[$n]:-} ]]; then ns_start "$TMP/$n.log" ${CMD[$n]}
 	else ns_start "$TMP/$n.log" ${CMD[$n]} "$TREE"; fi
 	PID[$n]=$INIT
 	EXTRA_PIDS+=("$INIT" "$UPID")   # cleanup kills the init (the namespace), then unshare
@@ -77,26 +82,26 @@ for n in "${NAMES[@]}"; do
 done
 log "idlecpu: waiting for the trees..."
 for n in "${NAMES[@]}"; do
+	want=${WANT[$n]:-50}
 	for ((i = 0; i < 300; i++)); do   # 30 s
-		(($(tree_size "${PID[$n]}") >= 50)) && break
+		(($(tree_size "${PID[$n]}") >= want)) && break
 		kill -0 "${PID[$n]}" 2>/dev/null || { tail -n 20 "$TMP/$n.log" >&2; die "$n exited"; }
 		sleep 0.1
 	done
-	(($(tree_size "${PID[$n]}") >= 50)) || die "$n: the tree did not reach 50 processes"
+	(($(tree_size "${PID[$n]}") >= want)) || die "$n: the tree did not reach $want processes"
 done
 sleep "$SETTLE"
 
 declare -A BEFORE
-for n in "${NAMES[@]}"; do BEFORE[$n]=$(ticks "${PID[$n]}"); done
+for n in "${NAMES[@]}"; do BEFORE[$n]=$(cpu_ns "${PID[$n]}"); done
 for ((w = 0; w < WINDOWS; w++)); do
 	log "idlecpu: window $((w + 1))/$WINDOWS (${SECONDS_PER} s)"
 	sleep "$SECONDS_PER"
 	for n in "${NAMES[@]}"; do
-		t=$(ticks "${PID[$n]}")
-		(($(tree_size "${PID[$n]}") >= 50)) || die "$n: the tree shrank during the window"
+		t=$(cpu_ns "${PID[$n]}")
+		(($(tree_size "${PID[$n]}") >= ${WANT[$n]:-50})) || die "$n: the tree shrank during the window"
 		# % of one core = CPU seconds / wall seconds * 100
-		awk -v d=$((t - BEFORE[$n])) -v hz="$TICK" -v s="$SECONDS_PER" 'BEGIN { printf "%.3f\n", d / hz / s * 100 }' >>"$TMP/cpu.$n"
-		echo $((t - BEFORE[$n])) >>"$TMP/ticks.$n"
+		awk -v d=$((t - BEFORE[$n])) -v s="$SECONDS_PER" 'BEGIN { printf "%.4f\n", d / 1e9 / s * 100 }' >>"$TMP/cpu.$n"
 		BEFORE[$n]=$t
 	done
 done
@@ -105,21 +110,23 @@ cat <<EOF
 ## Idle CPU
 
 Every supervisor at once, each PID 1 of its own PID namespace, each supervising
-a 50-process tree (\`sh -c\` starting 49 \`sleep 1000\` and waiting); defaults
-otherwise (crinit samples the tree's RSS and descriptors every 1 s; pm2's worker
-runs every 30 s). After ${SETTLE} s of settling, utime+stime of the supervisor
-process (all its threads) over $WINDOWS back-to-back windows of $SECONDS_PER s, as % of
-one core (min / median / max over the windows). The clock tick is $((1000 / TICK)) ms, so
-one tick in a $SECONDS_PER s window is $(awk -v hz="$TICK" -v s="$SECONDS_PER" 'BEGIN { printf "%.3f", 100 / hz / s }') %.
+a 50-process tree (\`sh -c\` starting 49 \`sleep 1000\` and waiting); crinit and tini
+also with a 1-process tree (\`sleep 1000\`, rows \`-1\`). Defaults otherwise (crinit
+samples the tree's RSS and descriptors every 1 s, every 2 s while far from every
+limit; pm2's worker runs every 30 s). After ${SETTLE} s of settling, the time the
+supervisor's threads spent on a CPU (schedstat, ns) over $WINDOWS back-to-back
+windows of $SECONDS_PER s, as % of one core (min / median / max over the windows).
 
-| supervisor | CPU % of one core (min / median / max) | CPU ticks per window (median) | median / tini |
+| supervisor | tree | CPU % of one core (min / median / max) | median / tini's, same tree |
 |---|--:|--:|--:|
 EOF
 read -r _ tmed _ < <(stats <"$TMP/cpu.tini")
+read -r _ tmed1 _ < <(stats <"$TMP/cpu.tini-1")
 for n in "${NAMES[@]}"; do
 	read -r lo med hi _ < <(stats <"$TMP/cpu.$n")
-	read -r _ kmed _ < <(stats <"$TMP/ticks.$n")
-	printf '| %s | %.2f / **%.2f** / %.2f | %s | %s |\n' "$n" "$lo" "$med" "$hi" "$kmed" "$(ratio "$med" "$tmed")"
+	ref=$tmed procs=50
+	[[ -z ${WANT[$n]:-} ]] || ref=$tmed1 procs=${WANT[$n]}
+	printf '| %s | %s | %.4f / **%.4f** / %.4f | %s |\n' "${n%-1}" "$procs" "$lo" "$med" "$hi" "$(ratio "$med" "$ref")"
 	result "idlecpu.pct.$n" "$med"
 done
 echo

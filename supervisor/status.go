@@ -154,6 +154,7 @@ type counters struct {
 	probeSt     ProbeStatus // across children; State and Failures are the current one's
 	published   time.Time   // when publish last ran
 	orphansOnly bool        // the last event only reaped orphans
+	unchanged   bool        // the last event changed nothing /status shows (a signal forwarded)
 	stale       bool        // an orphan count waits to be published
 }
 

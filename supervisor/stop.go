@@ -19,6 +19,7 @@ func (s *Supervisor) onSignal(sig syscall.Signal) {
 		s.onShutdown(sig)
 	default:
 		s.forward(sig)
+		s.unchanged = true // nothing to publish: the child's signal is off to it at once
 	}
 }
 

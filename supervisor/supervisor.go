@@ -299,6 +299,10 @@ func (s *Supervisor) onTimers() {
 // that change nothing but a counter: those are published at most every
 // orphanPublish, not per signal; the loop's timer publishes the last.
 func (s *Supervisor) settle() {
+	if s.unchanged {
+		s.unchanged = false
+		return
+	}
 	if s.orphansOnly && time.Since(s.published) < orphanPublish {
 		s.orphansOnly, s.stale = false, true
 		return
