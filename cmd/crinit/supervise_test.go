@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/cgroup"
+	"github.com/crinit/crinit/internal/testmain"
 	"github.com/crinit/crinit/limits"
 )
 
@@ -301,22 +302,6 @@ func TestRun_Listen(t *testing.T) {
 	}
 }
 
-// hasSysResource reads CAP_SYS_RESOURCE (bit 24) from this process's
-// effective capabilities.
-func hasSysResource(t *testing.T) bool {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && caps&(1<<unix.CAP_SYS_RESOURCE) != 0
-		}
-	}
-	return false
-}
-
 // TestProtectSelf: crinit lowers its own oom_score_adj to -1000 where it
 // may, and says so; where it may not (root without CAP_SYS_RESOURCE, as
 // on this machine kind), a cgroup with memory.oom.group=1 gets the warning
@@ -339,7 +324,7 @@ func TestProtectSelf(t *testing.T) {
 			protectSelf(&cgroup.Cgroup{Version: 2, Dir: dir, Mount: dir}, 100, 200, log)
 			now, _ := os.ReadFile("/proc/self/oom_score_adj")
 			lowered := strings.TrimSpace(string(now)) == "-1000"
-			if may := hasSysResource(t); lowered != may {
+			if may := testmain.HasCapability(t, unix.CAP_SYS_RESOURCE); lowered != may {
 				t.Errorf("oom_score_adj now %s with CAP_SYS_RESOURCE %v: want -1000 exactly when crinit may set it", now, may)
 			}
 			want := map[[2]bool]string{

@@ -1,12 +1,14 @@
 // Package testmain is the TestMain of packages whose tests re-execute
-// their own binary as a helper process, as Go's os/exec tests do. Only
-// tests import it.
+// their own binary as a helper process, as Go's os/exec tests do, and the
+// few helpers tests of several packages share. Only tests import it.
 package testmain
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -34,4 +36,26 @@ func dispatch(name string, helpers map[string]func() int, stderr io.Writer) (cod
 		return 2, true
 	}
 	return h(), true
+}
+
+// HasCapability reports whether this process holds capability bit (a
+// CAP_ number, CAP_SYS_RESOURCE is 24) in its effective set, read from
+// /proc/self/status.
+func HasCapability(t testing.TB, bit uint) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatalf("CapEff %q: %v", v, err)
+			}
+			return caps&(1<<bit) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
 }

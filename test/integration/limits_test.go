@@ -2,11 +2,12 @@ package integration
 
 import (
 	"encoding/json"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/crinit/crinit/internal/testmain"
 )
 
 func TestLimits_NofileSeenByChild(t *testing.T) {
@@ -42,7 +43,7 @@ func TestLimits_NofileAboveHardLimit(t *testing.T) {
 	want := strconv.FormatUint(lim.Max+1024, 10)
 	c := startCrinit(t, runOpts{ns: true}, "--nofile", want, "--", "sh", "-c",
 		`awk '/Max open files/ {print "nofile", $4, $5}' /proc/self/limits`)
-	if hasCapability(t, capSysResource) {
+	if testmain.HasCapability(t, 24) { // CAP_SYS_RESOURCE
 		if l := c.waitPrefix("nofile "); l != "nofile "+want+" "+want {
 			t.Errorf("child's /proc/self/limits: %q, want %s for both", l, want)
 		}
@@ -61,28 +62,6 @@ func TestLimits_NofileAboveHardLimit(t *testing.T) {
 	if n := len(c.events("child started")); n != 0 {
 		t.Errorf("child started %d times, want never", n)
 	}
-}
-
-const capSysResource = 24
-
-// hasCapability reads this process's effective capability set.
-func hasCapability(t *testing.T, bit uint) bool {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
-			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				t.Fatalf("CapEff %q: %v", v, err)
-			}
-			return caps&(1<<bit) != 0
-		}
-	}
-	t.Fatal("no CapEff in /proc/self/status")
-	return false
 }
 
 // nodeReport prints what node itself sees of its heap limit.
