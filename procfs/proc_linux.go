@@ -84,8 +84,8 @@ func (fs *FS) FDCount(pid int) int {
 	}
 	fs.pidPath(pid, "fd")
 	if fs.isProc {
-		if n, err := fs.size(); err == nil && n > 0 {
-			return int(n)
+		if st, err := fs.statPath(); err == nil && st.Size > 0 {
+			return int(st.Size)
 		}
 	}
 	return fs.countEntries()

@@ -41,19 +41,19 @@ func (fs *FS) exists() bool {
 	return true
 }
 
-// size is fs.path's size as stat(2) gives it.
-func (fs *FS) size() (int64, error) {
+// statPath is stat(2) of fs.path.
+func (fs *FS) statPath() (syscall.Stat_t, error) {
 	var st syscall.Stat_t
 	p := unsafe.Pointer(&fs.path[0])
 	for {
 		_, _, errno := syscall.Syscall6(sysFstatat, atFDCWD, uintptr(p), uintptr(unsafe.Pointer(&st)), 0, 0, 0)
 		switch errno {
 		case 0:
-			return st.Size, nil
+			return st, nil
 		case syscall.EINTR:
 			continue
 		}
-		return 0, errno
+		return st, errno
 	}
 }
 

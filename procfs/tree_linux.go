@@ -15,12 +15,19 @@ import (
 // No error allocates: the walk calls it for every process.
 func (fs *FS) appendChildren(dst []int, pid int) ([]int, error) {
 	fs.pidPath(pid, "task")
-	tids, err := fs.appendNumeric(fs.tids[:0])
-	fs.tids = tids
-	if err != nil {
-		return dst, err
+	tids := append(fs.tids[:0], pid)
+	// A task directory links ., .. and one entry per thread: with three
+	// links the process has one thread (as most have, and every zombie),
+	// and listing the directory can be skipped.
+	var err error
+	if st, serr := fs.statPath(); serr != nil || st.Nlink != 3 {
+		if tids, err = fs.appendNumeric(tids[:0]); err != nil {
+			fs.tids = tids
+			return dst, err
+		}
+		slices.Sort(tids) // /proc lists them sorted already; fixtures need not
 	}
-	slices.Sort(tids) // /proc lists them sorted already; fixtures need not
+	fs.tids = tids
 	for _, tid := range tids {
 		fs.taskPath(pid, tid, "children")
 		if dst, err = fs.readInts(dst); err == nil || tid != pid || err != syscall.ENOENT {

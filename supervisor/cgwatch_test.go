@@ -363,8 +363,9 @@ func TestPaceSampling(t *testing.T) {
 		{"no warn level: 80% of the limit", 0, []uint64{150, 165}, 10, []time.Duration{nearInterval}},
 		{"far below every limit", 160 * mib, []uint64{10, 10, 10}, 10, []time.Duration{2 * time.Second}},
 		{"far below, then at half the limit", 160 * mib, []uint64{10, 10, 100}, 10, []time.Duration{2 * time.Second, time.Second}},
-		{"far below, fitted to reach the limit within a minute", 160 * mib, []uint64{10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65}, 10,
+		{"far below, growing to half the limit within two slow samples", 160 * mib, []uint64{10, 10, 40}, 10,
 			[]time.Duration{2 * time.Second, time.Second}},
+		{"far below, growing slowly", 160 * mib, []uint64{10, 10, 15, 20}, 10, []time.Duration{2 * time.Second}},
 		{"at half the RSS limit", 160 * mib, []uint64{100, 100}, 10, nil},
 		{"at half the descriptor limit", 160 * mib, []uint64{10, 10}, 512, nil},
 	}

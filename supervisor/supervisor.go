@@ -57,6 +57,7 @@ type Supervisor struct {
 	probeAt   time.Duration      // the interval last asked for
 	sampleIvl chan time.Duration // to the sampler: its interval from now on
 	sampleAt  time.Duration      // the interval last asked for
+	paced     paceReading        // the last sample's figures, for the next pace
 
 	exiting bool            // exitCode is due once every generation is gone
 	unheld  map[string]bool // addresses the app listened on that crinit does not hold, warned of
@@ -233,7 +234,7 @@ func (s *Supervisor) loop(in inputs) {
 			s.safely("reap tick", s.onReap)
 		case smp := <-in.samples:
 			s.safely("reap tick", s.onReap)
-			s.safely("sample", func() { s.onSample(smp); s.paceSampling() })
+			s.safely("sample", func() { s.onSample(smp); s.paceSampling(smp.At) })
 			s.orphansOnly = false // the sample is news to publish
 		case ev := <-in.events:
 			s.safely("memory events", func() { s.onEvents(ev) })

@@ -241,17 +241,6 @@ func (s *Supervisor) paceProbe() {
 	setPace(s.probeIvl, want)
 }
 
-// fdsFar reports whether every process of the last sample holds under
-// farShare of its descriptor limit (an unknown limit counts as far).
-func (s *Supervisor) fdsFar() bool {
-	for _, p := range s.mem.last {
-		if p.FDLimit > 0 && float64(p.FDs) >= float64(p.FDLimit)*farShare {
-			return false
-		}
-	}
-	return true
-}
-
 // setPace hands a worker its interval from now on. Only the loop sends,
 // into a buffer of one: a value the worker has not taken yet is replaced
 // instead of blocking on it.
@@ -278,22 +267,31 @@ const (
 	trendNear    = 10 * time.Second
 )
 
-// A tree under farShare of its RSS limit, not fitted to reach it within
-// trendFar, and whose every process holds under farShare of its descriptor
-// limit is far from every limit: it is sampled every farFactor times
-// SampleInterval. Leaks are slow; a jump from there to the limit is the
+// Trees are far from their limits while, at the growth between the last
+// two samples, their RSS stays under farShare of its limit and every
+// process under farShare of its descriptor limit for the next two samples
+// at the slow pace: then they are sampled every farFactor times
+// SampleInterval. A leak fast enough to cross the warn level between two
+// slow samples keeps the pace; a jump from there to the limit is the
 // kernel's to stop, at any pace.
 const (
 	farShare  = 0.5
-	trendFar  = time.Minute
 	farFactor = 2
 )
 
+// paceReading is what one sample showed, to measure the growth to the next.
+type paceReading struct {
+	at      time.Time
+	rss     uint64  // the living trees' RSS, summed
+	fdShare float64 // the largest share of its descriptor limit any process holds
+}
+
 // paceSampling samples every nearInterval while a living tree is near its
 // RSS limit, so that a leak is caught within about two of those after it
-// crosses the limit; every farFactor × SampleInterval while every tree is
-// far from its limits; every SampleInterval otherwise.
-func (s *Supervisor) paceSampling() {
+// crosses the limit; every farFactor × SampleInterval while the trees are
+// far from their limits; every SampleInterval otherwise. at is the time of
+// the sample just taken.
+func (s *Supervisor) paceSampling(at time.Time) {
 	if s.sampleIvl == nil {
 		return
 	}
@@ -302,20 +300,47 @@ func (s *Supervisor) paceSampling() {
 	if near == 0 {
 		near = uint64(float64(s.mem.rssLimit) * nearShare)
 	}
-	far := s.fdsFar()
+	cur := paceReading{at: at, fdShare: s.fdShare()}
 	for _, g := range s.alive() {
 		if s.mem.rssLimit > 0 && (g.rss >= near || g.mem.near(trendNear)) {
 			want = min(want, nearInterval)
 		}
-		if s.mem.rssLimit > 0 && (float64(g.rss) >= float64(s.mem.rssLimit)*farShare || g.mem.near(trendFar)) {
-			far = false
-		}
+		cur.rss += g.rss
 	}
-	if far && want == s.cfg.SampleInterval {
+	if s.far(s.paced, cur) && want == s.cfg.SampleInterval {
 		want *= farFactor
 	}
+	s.paced = cur
 	if want != s.sampleAt {
 		s.sampleAt = want
 		setPace(s.sampleIvl, want)
 	}
+}
+
+// far reports whether the trees stay far from their limits for two slow
+// samples, at the growth from prev to cur. Without an earlier reading the
+// growth is unknown: not far.
+func (s *Supervisor) far(prev, cur paceReading) bool {
+	dt := cur.at.Sub(prev.at).Seconds()
+	if prev.at.IsZero() || dt <= 0 {
+		return false
+	}
+	ahead := 2 * farFactor * s.cfg.SampleInterval.Seconds()
+	projected := func(p, c float64) float64 { return c + max(c-p, 0)/dt*ahead }
+	if s.mem.rssLimit > 0 && projected(float64(prev.rss), float64(cur.rss)) >= float64(s.mem.rssLimit)*farShare {
+		return false
+	}
+	return projected(prev.fdShare, cur.fdShare) < farShare
+}
+
+// fdShare is the largest share of its descriptor limit any process of the
+// last sample holds (a process whose limit is unknown counts for none).
+func (s *Supervisor) fdShare() float64 {
+	var most float64
+	for _, p := range s.mem.last {
+		if p.FDLimit > 0 {
+			most = max(most, float64(p.FDs)/float64(p.FDLimit))
+		}
+	}
+	return most
 }
