@@ -197,8 +197,8 @@ version() { "$@" 2>&1 | head -n1 || true; }
 		  the crossing falls in its worker's cycle (30 s as shipped:
 		  `PM2_WORKER_INTERVAL`); crinit's recovery includes its `--restart-delay` (1 s),
 		  pm2 restarts at once.
-		- **Idle CPU.** From 10 ms clock ticks: one tick in a 30 s window is 0.033 % of a
-		  core. All supervisors run at the same time; idle, they barely compete.
+		- **Idle CPU.** The time the supervisor's threads spent on a CPU, from schedstat (ns).
+		  All supervisors run at the same time; idle, they barely compete.
 		- **RSS.** VmRSS counts the mapped pages of the binary (RssFile), which a second
 		  process running the same binary would share; RssAnon is the init's own memory.
 	EOF
