@@ -88,10 +88,16 @@ func (s *Supervisor) wait(delay time.Duration, code int) {
 	s.backoff = &backoffWait{until: time.Now().Add(delay), code: code}
 }
 
-// onReap collects every exited process: generations end, orphans are
-// counted. Clean-ups under way look for remnants again when something
-// was reaped.
+// onReap reaps, for a SIGCHLD or the reap tick: a reap that changed
+// nothing but the orphan count may wait to be published.
 func (s *Supervisor) onReap() {
+	s.orphansOnly = s.reap()
+}
+
+// reap collects every exited process: generations end, orphans are
+// counted. Clean-ups under way look for remnants again when something
+// was reaped. orphansOnly: nothing changed but the orphan count.
+func (s *Supervisor) reap() (orphansOnly bool) {
 	exits := s.host.reap()
 	children := 0
 	for _, e := range exits {
@@ -106,14 +112,13 @@ func (s *Supervisor) onReap() {
 			s.reapLog.Debug("orphan reaped", "pid", e.pid, "exit_code", ExitCode(e.status))
 		}
 	}
-	// Only a reap that changed nothing but the orphan count may wait to
-	// be published.
-	s.orphansOnly = children == 0 && len(s.cleaning()) == 0
+	orphansOnly = children == 0 && len(s.cleaning()) == 0
 	if len(exits) > 0 {
 		for _, g := range s.cleaning() {
 			s.checkRemnants(g, time.Now())
 		}
 	}
+	return orphansOnly
 }
 
 // exited ends g's process: it names the reason, asks the policy (for the

@@ -233,9 +233,8 @@ func (s *Supervisor) loop(in inputs) {
 		case <-reapTicks:
 			s.safely("reap tick", s.onReap)
 		case smp := <-in.samples:
-			s.safely("reap tick", s.onReap)
+			s.safely("reap tick", func() { s.reap() }) // the sample is news to publish anyway
 			s.safely("sample", func() { s.onSample(smp); s.paceSampling(smp.At) })
-			s.orphansOnly = false // the sample is news to publish
 		case ev := <-in.events:
 			s.safely("memory events", func() { s.onEvents(ev) })
 		case r := <-in.probes:
