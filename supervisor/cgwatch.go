@@ -32,6 +32,7 @@ type memState struct {
 	groupKills uint64        // oom_group_kill last seen
 	pidsWarned bool
 	last       []sampler.Proc // the last sample's tree, to name an OOM kill's victim
+	victim     int            // the last logged OOM kill's victim while samples still list it
 }
 
 // initMem takes the cgroup's counters and limit as they are when crinit
@@ -110,6 +111,12 @@ func (s *Supervisor) oomKilled(n uint64, ev cgroup.Events) {
 	args := []any{"oom_kills", n, "oom_kill_total", ev.OOMKill, "group_kill", ev.OOMGroupKill > s.mem.groupKills}
 	s.mem.groupKills = ev.OOMGroupKill
 	if v, ok := s.oomVictim(); ok {
+		// The kernel may count a second kill of a victim whose memory is
+		// not freed yet: the counters say so; the log names it once.
+		if v.pid == s.mem.victim {
+			return
+		}
+		s.mem.victim = v.pid
 		args = append(args, "victim_pid", v.pid, "victim_command", v.command, "victim_rss_bytes", v.rss, "found_by", v.by)
 	}
 	if m := s.cgroup; m != nil {

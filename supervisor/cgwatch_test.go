@@ -71,7 +71,11 @@ func TestOOMKill_Grandchild(t *testing.T) {
 		if st := r.s.Status(); st.Cgroup == nil || st.Cgroup.Events.OOMKill != 5 || st.Cgroup.Events.Max != 9 {
 			t.Errorf("status cgroup %+v, want the new counters", st.Cgroup)
 		}
-		r.memEvents(cgroup.Events{Max: 10, OOM: 1, OOMKill: 5}) // max only: nothing to log
+		r.memEvents(cgroup.Events{Max: 9, OOM: 1, OOMKill: 6}) // the same victim, still dying, counted again
+		if got := r.find("oom kill"); len(got) != 1 {
+			t.Errorf("oom kill events %v after a second count of the same victim, want still one", got)
+		}
+		r.memEvents(cgroup.Events{Max: 10, OOM: 1, OOMKill: 6}) // max only: nothing to log
 		if n := len(r.find("oom kill")); n != 1 {
 			t.Errorf("%d oom kill events after a max event, want still 1", n)
 		}
@@ -79,9 +83,15 @@ func TestOOMKill_Grandchild(t *testing.T) {
 		// counters must not go back, nor the kill be logged again.
 		stale := cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{OOMKill: 4}}
 		r.sample(cgSample(stale, sampler.Proc{PID: pid, RSS: 50 * mib}))
-		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{Max: 10, OOM: 1, OOMKill: 5}}, sampler.Proc{PID: pid, RSS: 50 * mib}))
-		if n, st := len(r.find("oom kill")), r.s.Status(); n != 1 || st.Cgroup.Events.OOMKill != 5 {
-			t.Errorf("%d oom kill events, status oom_kill %d after a stale sample; want 1 and 5", n, st.Cgroup.Events.OOMKill)
+		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib, Events: cgroup.Events{Max: 10, OOM: 1, OOMKill: 6}}, sampler.Proc{PID: pid, RSS: 50 * mib}))
+		if n, st := len(r.find("oom kill")), r.s.Status(); n != 1 || st.Cgroup.Events.OOMKill != 6 {
+			t.Errorf("%d oom kill events, status oom_kill %d after a stale sample; want 1 and 6", n, st.Cgroup.Events.OOMKill)
+		}
+		r.h.exit(worker, signaled(syscall.SIGKILL)) // the first victim's end, its parent's to reap
+		other := r.h.spawn(pid, "node other.js", func(p *fakeProc) { p.dying = true })
+		r.memEvents(cgroup.Events{Max: 10, OOM: 2, OOMKill: 7})
+		if got := r.find("oom kill"); len(got) != 2 || got[1]["victim_pid"] != float64(other) {
+			t.Errorf("oom kill events %v, want a second one naming %d", got, other)
 		}
 		r.stop()
 	})

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"slices"
 	"syscall"
 	"time"
 
@@ -22,6 +23,9 @@ func (s *Supervisor) onSample(smp sampler.Sample) {
 		s.onCgroup(smp)
 	}
 	defer func() { s.mem.last = smp.Procs }()
+	if s.mem.victim != 0 && !slices.ContainsFunc(smp.Procs, func(p sampler.Proc) bool { return p.PID == s.mem.victim }) {
+		s.mem.victim = 0 // gone: its PID may name another process later
+	}
 	alive := s.alive()
 	if len(alive) == 0 || smp.At.Before(alive[0].started) {
 		return // no child, or a reading of an earlier one
