@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"slices"
@@ -144,9 +145,9 @@ func (s *Supervisor) oomVictim() (victim, bool) {
 	if err != nil {
 		return victim{}, false
 	}
-	sampled := make(map[int]uint64, len(s.mem.last))
+	sampled := make(map[int]sampler.Proc, len(s.mem.last))
 	for _, p := range s.mem.last {
-		sampled[p.PID] = p.RSS
+		sampled[p.PID] = p
 	}
 	var best, young victim
 	consider := func(v victim) {
@@ -155,22 +156,18 @@ func (s *Supervisor) oomVictim() (victim, bool) {
 		}
 	}
 	for _, f := range tree {
-		rss, wasSampled := sampled[f.PID]
+		p, wasSampled := sampled[f.PID]
 		delete(sampled, f.PID) // what is left is gone
 		switch {
 		case f.dying && wasSampled:
-			consider(victim{pid: f.PID, command: f.Command, rss: rss, by: "dying"})
+			consider(victim{pid: f.PID, command: cmp.Or(f.Command, p.Comm), rss: p.RSS, by: "dying"})
 		case f.dying && !f.zombie && young.pid == 0:
 			young = victim{pid: f.PID, command: f.Command, by: "dying"}
 		}
 	}
 	for _, p := range s.mem.last {
 		if _, gone := sampled[p.PID]; gone {
-			command := s.argvOf(p.PID)
-			if command == "" {
-				command = p.Comm
-			}
-			consider(victim{pid: p.PID, command: command, rss: p.RSS, by: "gone"})
+			consider(victim{pid: p.PID, command: cmp.Or(s.argvOf(p.PID), p.Comm), rss: p.RSS, by: "gone"})
 		}
 	}
 	if best.pid == 0 {

@@ -97,6 +97,26 @@ func TestOOMKill_Grandchild(t *testing.T) {
 	})
 }
 
+// TestOOMKill_DyingUnreadable: a sampled victim whose command line can no
+// longer be read as it dies is named by the name the sampler read.
+func TestOOMKill_DyingUnreadable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := startRig(t, testConfig(), withCgroup(512*mib, cgroup.Events{}))
+		pid := r.child()
+		worker := r.h.spawn(pid, "", nil)
+		r.sample(cgSample(cgroup.Memory{Limit: 512 * mib},
+			sampler.Proc{PID: pid, RSS: 50 * mib}, sampler.Proc{PID: worker, PPID: pid, RSS: 300 * mib, Comm: "node"}))
+		r.h.mu.Lock()
+		r.h.procs[worker].dying = true
+		r.h.mu.Unlock()
+		r.memEvents(cgroup.Events{OOMKill: 1})
+		if got := r.find("oom kill"); len(got) != 1 || got[0]["victim_pid"] != float64(worker) || got[0]["victim_command"] != "node" {
+			t.Errorf("oom kill %v, want %d named node", got, worker)
+		}
+		r.stop()
+	})
+}
+
 // TestOOMKill_VictimGone: when the victim's parent reaped it first, the
 // victim is the largest process of the last sample that is gone, not a
 // zombie the app leaked long before; the counter rising in a sample (no
