@@ -140,6 +140,7 @@ func (s *Supervisor) Run() int {
 	// Never unlocked: the child's Pdeathsig fires when this thread ends, so
 	// the thread must live as long as the supervisor does.
 	runtime.LockOSThread()
+	reserveThreads(threadReserve)
 
 	// Catch signals before the child exists so that no SIGCHLD is missed.
 	sigs := make(chan os.Signal, sigBuffer)

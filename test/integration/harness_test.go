@@ -322,6 +322,21 @@ func (c *crinit) pid() int {
 	return n
 }
 
+// threads is how many threads crinit runs now (/proc/PID/status).
+func (c *crinit) threads() int {
+	c.t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid()) + "/status")
+	if err != nil {
+		c.t.Fatalf("read crinit's status: %v", err)
+	}
+	_, v, _ := strings.Cut(string(b), "Threads:")
+	n, err := strconv.Atoi(strings.Fields(v + " x")[0])
+	if err != nil {
+		c.t.Fatalf("no thread count in crinit's status: %v", err)
+	}
+	return n
+}
+
 // signal sends sig to crinit itself.
 func (c *crinit) signal(sig syscall.Signal) {
 	c.t.Helper()

@@ -84,13 +84,16 @@ func TestMemory_GradualLeakRestarted(t *testing.T) {
 }
 
 // A sudden allocation past the cgroup limit meets the kernel's OOM killer
-// before any sampler can act; crinit names it and restarts.
+// before any sampler can act; crinit names it and restarts. It starts no
+// thread meanwhile: in a cgroup at its limit the kernel may refuse one,
+// which Go's runtime cannot survive.
 func TestMemory_OOMKillRecognised(t *testing.T) {
 	requireNode(t)
 	cg := memoryCgroup(t, container)
 	c := startCrinit(t, runOpts{ns: true, env: appEnv, cgroup: cg},
 		"--rss-limit", "0", "--restart-delay", "100ms", "--", "node", appServer(t))
 	a := appListening(t, c)
+	threads := c.threads()
 	a.admin(t, "/alloc?mb=700")
 	e := c.waitEvent("child exited")
 	if e.str("reason") != "oom_kill" || e.str("signal") != "SIGKILL" || e.str("@level") != "error" {
@@ -99,6 +102,9 @@ func TestMemory_OOMKillRecognised(t *testing.T) {
 	second := appListening(t, c)
 	if status, _ := second.get(t, "/"); status != 200 {
 		t.Errorf("the restarted app answered %d, want 200", status)
+	}
+	if n := c.threads(); n != threads {
+		t.Errorf("crinit ran %d threads before the OOM kill and %d after, want no new one", threads, n)
 	}
 	if n := oomKills(t, cg); n < 1 {
 		t.Errorf("cgroup oom_kill = %d, want at least 1", n)
