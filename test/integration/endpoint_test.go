@@ -88,6 +88,23 @@ func health(t *testing.T, addr string) (int, string) {
 	return exitCode(err), strings.TrimSpace(string(out))
 }
 
+// awaitMetricAtLeast polls /metrics until the series of name with labels
+// reaches at least want: crinit logs an event before it publishes it.
+func awaitMetricAtLeast(t *testing.T, addr, name string, labels map[string]string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for {
+		got := metricValue(metrics(t, addr), name, labels)
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v after %v, want at least %v", name, labels, got, waitLong, want)
+		}
+		time.Sleep(50 * time.Millisecond) // /metrics can only be polled
+	}
+}
+
 // awaitStatus polls url until it answers code, and returns the body.
 func awaitStatus(t *testing.T, url string, code int) string {
 	t.Helper()
