@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/procfs"
 )
@@ -204,4 +206,68 @@ func TestRun_PanicRecovered(t *testing.T) {
 			t.Errorf("stack does not show Run: %q", s)
 		}
 	})
+}
+
+// TestRun_AwaitsReaping: a sample waits while exited children are not
+// reaped yet, up to a quarter of the interval; with none it does not wait.
+func TestRun_AwaitsReaping(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		unreaped int // calls that find an unreaped child
+		want     time.Duration
+	}{
+		{"none", 0, 0},
+		{"reaped meanwhile", 5, 5 * reapPoll},
+		{"never reaped", 1 << 30, time.Second / 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				smp := New(procfs.NewFS(fixtureRoot), 1, nil)
+				calls := 0
+				smp.unreaped = func() bool { calls++; return calls <= c.unreaped }
+				ctx, cancel := context.WithCancel(context.Background())
+				out, done := make(chan Sample), make(chan struct{})
+				go func() { defer close(done); smp.Run(ctx, time.Second, nil, out, nil) }()
+				<-out
+				if got := time.Since(start) - time.Second; got != c.want {
+					t.Errorf("sample handed over %v after its tick, want %v", got, c.want)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
+}
+
+// TestExitedChild: an exited child is found until it is reaped, and
+// finding it does not reap it.
+func TestExitedChild(t *testing.T) {
+	if exitedChild() {
+		t.Fatal("an exited child before any was started")
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}} // readable once it exits
+	if n, err := unix.Poll(fds, 10_000); n != 1 || err != nil {
+		t.Fatalf("child did not exit: %d, %v", n, err)
+	}
+	for i := range 2 {
+		if !exitedChild() {
+			t.Errorf("look %d: the exited child not found before it was reaped", i+1)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("reap: %v", err)
+	}
+	if exitedChild() {
+		t.Error("an exited child found after it was reaped")
+	}
 }

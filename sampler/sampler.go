@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/crinit/crinit/cgroup"
 	"github.com/crinit/crinit/procfs"
@@ -33,7 +34,12 @@ type Sampler struct {
 	tree    []procfs.Proc // the last walk's
 	lastPID int           // the namespace's last PID before that walk; 0: walk again
 	zombies int           // zombies of the tree at the last sample
+
+	unreaped func() bool // whether self has exited children not reaped yet; nil: not asked
 }
+
+// reapPoll is how often a sample held back by unreaped children looks again.
+const reapPoll = 2 * time.Millisecond
 
 // once is what the Sampler reads of a process when it first sees it.
 type once struct {
@@ -48,7 +54,32 @@ func New(fs *procfs.FS, self int, cg *cgroup.Cgroup) *Sampler {
 	if fs == nil {
 		fs = procfs.NewFS("")
 	}
-	return &Sampler{fs: fs, self: self, cg: cg, page: uint64(os.Getpagesize()), seen: map[int]once{}}
+	s := &Sampler{fs: fs, self: self, cg: cg, page: uint64(os.Getpagesize()), seen: map[int]once{}}
+	if self == os.Getpid() {
+		s.unreaped = exitedChild
+	}
+	return s
+}
+
+// exitedChild says whether this process has an exited child it has not
+// reaped: waitid with WNOWAIT finds one and leaves it for the reaper.
+func exitedChild() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	return err == nil && info.Signo == int32(unix.SIGCHLD)
+}
+
+// awaitReaped holds a sample back, for at most limit, while the process
+// has exited children not reaped yet. In a burst of orphans the reaper is
+// collecting thousands of zombies; a walk would list them and read each
+// (they hold no memory), and slow the reaping beside it.
+func (s *Sampler) awaitReaped(limit time.Duration) {
+	if s.unreaped == nil {
+		return
+	}
+	for end := time.Now().Add(limit); s.unreaped() && time.Now().Before(end); {
+		time.Sleep(reapPoll)
+	}
 }
 
 // Sample reads every descendant's RSS, shared RSS, descriptor count and
@@ -140,8 +171,9 @@ func (s *Sampler) prune(live []Proc) {
 	s.seen = kept
 }
 
-// Run samples every interval (which must be positive) and hands each
-// Sample to out without blocking: a sample the owner is too busy to take
+// Run samples every interval (which must be positive), each sample held
+// back while the process has children to reap (for a quarter of the
+// interval at most), and hands each Sample to out without blocking: a sample the owner is too busy to take
 // is dropped. A duration received on pace (nil: none) is the interval
 // from then on. It returns when ctx is done. A Sample with an Err is logged
 // as "sample incomplete" at most once a minute. A panic in Run itself is
@@ -169,6 +201,7 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, pace <-chan t
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			s.awaitReaped(interval / 4)
 			smp := s.Sample(now)
 			if smp.Err != nil && (warned.IsZero() || now.Sub(warned) >= warnEvery) {
 				log.Warn("sample incomplete", "error", smp.Err)
