@@ -84,6 +84,9 @@ type Config struct {
 	OOMScoreAdj int
 	// Cgroup is crinit's memory cgroup; nil when there is none.
 	Cgroup *cgroup.Cgroup
+	// Startup is the work begun early for Run (BeginStartup); nil: Run
+	// begins it itself.
+	Startup *Startup
 	// PressureLimit restarts the child (reason memory_pressure) once every
 	// task of the cgroup stalled on memory for a share of a window; the
 	// zero value is off.

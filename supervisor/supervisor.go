@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -140,16 +139,14 @@ func (s *Supervisor) Run() int {
 	// Never unlocked: the child's Pdeathsig fires when this thread ends, so
 	// the thread must live as long as the supervisor does.
 	runtime.LockOSThread()
-	reserveThreads(threadReserve)
 
-	// Catch signals before the child exists so that no SIGCHLD is missed.
-	sigs := make(chan os.Signal, sigBuffer)
-	// Never stopped: after Run, crinit exits, and a signal arriving
-	// meanwhile must not take the runtime's default action (which would
-	// change crinit's exit status). signal.Stop would also cost a round
-	// trip to the runtime's signal thread per signal, milliseconds in all,
-	// on every exit.
-	signal.Notify(sigs, forwardable()...)
+	// Signals are caught before the child exists, so that no SIGCHLD is
+	// missed, and the thread reserve is ready before it can fill the cgroup.
+	st := s.cfg.Startup
+	if st == nil {
+		st = BeginStartup()
+	}
+	sigs := st.wait()
 
 	if s.self != 1 {
 		// Orphans of the child's tree are reparented to us, not to the

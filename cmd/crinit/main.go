@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/crinit/crinit/supervisor"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -22,7 +24,13 @@ func main() {
 // run is main without the exit, so that tests can drive the whole CLI.
 func run(args []string, stdout, stderr io.Writer) int {
 	flags, command := splitCommand(args)
-	app := newApp(stdout, stderr, command, func(o options) int { return supervise(o, stdout) })
+	var startup *supervisor.Startup
+	if command != nil {
+		// The signal handlers and the thread reserve take milliseconds:
+		// they are set up while the flags are read and the limits applied.
+		startup = supervisor.BeginStartup()
+	}
+	app := newApp(stdout, stderr, command, func(o options) int { return supervise(o, stdout, startup) })
 	if err := app.Run(flags); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

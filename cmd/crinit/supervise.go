@@ -20,8 +20,8 @@ import (
 )
 
 // supervise applies the limits and runs the child; it returns crinit's
-// exit status.
-func supervise(o options, stdout io.Writer) int {
+// exit status. startup is the work begun for Run (nil: Run begins it).
+func supervise(o options, stdout io.Writer, startup *supervisor.Startup) int {
 	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "crinit",
 		Level:      o.logLevel,
@@ -43,7 +43,7 @@ func supervise(o options, stdout io.Writer) int {
 	if err != nil {
 		return exitUsage
 	}
-	cfg.Cgroup = cg
+	cfg.Cgroup, cfg.Startup = cg, startup
 	if len(o.listen) > 0 {
 		release, err := holdSockets(o, &cfg, log)
 		if err != nil {
