@@ -1,13 +1,10 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-# urfave/cli without its documentation generators (man, markdown): smaller,
-# and quicker to start.
-TAGS := urfave_cli_no_docs
 PLATFORMS := linux/amd64 linux/arm64
 
 .PHONY: build test check release bench test-runtimes
 build:
-	CGO_ENABLED=0 go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o bin/crinit ./cmd/crinit
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/crinit ./cmd/crinit
 
 test:
 	go test -race -count=1 ./...
@@ -33,7 +30,7 @@ test-runtimes:
 release:
 	rm -rf dist && mkdir -p dist
 	for p in $(PLATFORMS); do \
-		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} go build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} go build -trimpath -ldflags "$(LDFLAGS)" \
 			-o dist/crinit-$(VERSION)-$${p%/*}-$${p#*/} ./cmd/crinit || exit 1; \
 	done
 	cd dist && sha256sum crinit-* > SHA256SUMS && cat SHA256SUMS

@@ -47,7 +47,7 @@ if [[ -n ${CRINIT:-} ]]; then
 	cp "$CRINIT" "$TMP/crinit"   # run.sh's build
 else
 	log "building crinit..."
-	(cd "$ROOT" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w" -o "$TMP/crinit" ./cmd/crinit)
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/crinit" ./cmd/crinit)
 fi
 
 # --- 2. crinit as PID 1 of a PID namespace, supervising the example app

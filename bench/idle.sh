@@ -58,7 +58,7 @@ if [[ -n ${CRINIT:-} ]]; then
 else
 	log "building crinit..."
 	VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
-	(cd "$ROOT" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w -X main.version=$VERSION" \
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" \
 		-o "$TMP/crinit" ./cmd/crinit)
 fi
 result() { [[ -z ${RESULTS:-} ]] || echo "$1 $2" >>"$RESULTS"; }
@@ -77,7 +77,7 @@ out "## Binary size" "" "| init | path | bytes | KiB | linkage | size / tini |" 
 for n in "${NAMES[@]}"; do
 	b=${BIN[$n]} && sz=$(stat -c %s "$b")
 	link=dynamic && { ldd "$b" 2>&1 || true; } | grep -q 'not a dynamic executable' && link=static
-	[[ $n == crinit ]] && b="(built: CGO_ENABLED=0, -tags urfave_cli_no_docs, -trimpath, -s -w)"
+	[[ $n == crinit ]] && b="(built: CGO_ENABLED=0, -trimpath, -s -w)"
 	out "| $n | $b | $sz | $((sz / 1024)) | $link | $(awk -v a="$sz" -v b="$(stat -c %s "${BIN[tini]}")" 'BEGIN { printf "%.1f×", a / b }') |"
 	result "idle.size_bytes.$n" "$sz"
 done

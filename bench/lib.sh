@@ -60,7 +60,7 @@ apt_install() {
 crinit_bin() {
 	if [[ -n ${CRINIT:-} ]]; then echo "$CRINIT"; return; fi
 	log "building crinit..."
-	(cd "$ROOT" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w" -o "$TMP/crinit" ./cmd/crinit) >&2
+	(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TMP/crinit" ./cmd/crinit) >&2
 	echo "$TMP/crinit"
 }
 

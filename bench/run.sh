@@ -42,7 +42,7 @@ PM2_RUNTIME=$(pm2_runtime) || { log "pm2 could not be installed: left out"; PM2_
 
 log "building crinit..."
 VERSION=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo dev)
-(cd "$ROOT" && CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$TMP/crinit" ./cmd/crinit)
+(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$VERSION" -o "$TMP/crinit" ./cmd/crinit)
 # One binary and one pm2 for every script; crinit's endpoint on a free port,
 # so that no run clashes with another crinit on this machine.
 export CRINIT=$TMP/crinit PM2_RUNTIME RESULTS=$TMP/results CRINIT_HEALTH_ADDR=127.0.0.1:0
@@ -136,7 +136,7 @@ version() { "$@" 2>&1 | head -n1 || true; }
 		As root (PID namespaces through \`unshare\`), with go and node. run.sh installs what is
 		missing (Debian: tini, dumb-init, hyperfine, wrk, jq, supervisor; npm: pm2 into a
 		scratch folder), builds crinit from the working tree once
-		(\`CGO_ENABLED=0 go build -tags urfave_cli_no_docs -trimpath -ldflags "-s -w"\`) and runs one script per
+		(\`CGO_ENABLED=0 go build -trimpath -ldflags "-s -w"\`) and runs one script per
 		measure (\`bench/idle.sh\`, \`signal.sh\`, \`reap.sh\`, \`killswitch.sh\`,
 		\`idlecpu.sh\`, \`endpoint.sh\`; the Go helpers \`bench/sigchild\` and
 		\`bench/reapchild\` are built by file name, outside the module's packages). Every

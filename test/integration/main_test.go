@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	crinitBin = filepath.Join(dir, "crinit")
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", crinitBin, "github.com/crinit/crinit/cmd/crinit")
+	build := exec.Command("go", "build", "-o", crinitBin, "github.com/crinit/crinit/cmd/crinit")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -34,7 +34,7 @@ var ociRootfs = sync.OnceValues(func() (string, error) {
 			return "", err
 		}
 	}
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(root, "usr/local/bin/crinit"),
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(root, "usr/local/bin/crinit"),
 		"github.com/crinit/crinit/cmd/crinit")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
