@@ -49,8 +49,8 @@ func (s *Supervisor) spawn() (*generation, error) {
 	if err := s.host.setOOMScore(st.pid, s.cfg.OOMScoreAdj); err != nil {
 		s.log.Warn("cannot set child's oom_score_adj", "pid", st.pid, "oom_score_adj", s.cfg.OOMScoreAdj, "error", err)
 	}
-	if m, ok := s.host.memory(); ok {
-		g.oomKills = m.OOMKills
+	if n, ok := s.host.oomKills(); ok {
+		g.oomKills = n
 	}
 	s.paceProbe()
 	s.log.Info("child started", "pid", st.pid, "generation", g.id, "argv", argv, "start", s.starts,
@@ -129,8 +129,8 @@ func (s *Supervisor) exited(g *generation, ws syscall.WaitStatus) {
 	code := ExitCode(ws)
 	g.end = &ending{at: now, status: ws, code: code, current: g == s.current}
 	oomKilled := false
-	if m, ok := s.host.memory(); ok {
-		oomKilled = m.OOMKills > g.oomKills
+	if n, ok := s.host.oomKills(); ok {
+		oomKilled = n > g.oomKills
 	}
 	g.end.reason = classify(ws, g.stopReason, oomKilled, g.sentKill)
 	s.exits[g.end.reason]++

@@ -259,6 +259,11 @@ func (h *fakeHost) reap() []exit {
 	return out
 }
 
+func (h *fakeHost) oomKills() (uint64, bool) {
+	m, ok := h.memory()
+	return m.OOMKills, ok
+}
+
 func (h *fakeHost) memory() (cgroup.Memory, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

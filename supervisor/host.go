@@ -27,6 +27,9 @@ type host interface {
 	reap() []exit
 	// memory reads crinit's memory cgroup; false when there is none.
 	memory() (cgroup.Memory, bool)
+	// oomKills reads the cgroup's OOM kill counter alone; false when there
+	// is no cgroup or the counter cannot be read.
+	oomKills() (uint64, bool)
 	// setOOMScore writes pid's oom_score_adj.
 	setOOMScore(pid, adj int) error
 	// raiseOOMScore raises pid's oom_score_adj to adj when it is lower,

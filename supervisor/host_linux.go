@@ -98,6 +98,9 @@ func (h *osHost) signal(pid int, sig syscall.Signal) error {
 // descendants walks crinit's tree once and leaves zombies out: they are
 // dead already, and reaping, not signals, ends them.
 func (h *osHost) descendants() ([]proc, error) {
+	if !hasChildren() {
+		return nil, nil // then no descendant either: crinit is their reaper
+	}
 	ps, err := h.fs.Descendants(h.self)
 	if err != nil {
 		return nil, fmt.Errorf("list descendants: %w", err)
@@ -154,6 +157,14 @@ func (h *osHost) memory() (cgroup.Memory, bool) {
 	return m, err == nil
 }
 
+func (h *osHost) oomKills() (uint64, bool) {
+	if h.cg == nil {
+		return 0, false
+	}
+	ev, err := h.cg.Events()
+	return ev.OOMKill, err == nil
+}
+
 func (h *osHost) setOOMScore(pid, adj int) error {
 	return h.fs.SetOOMScoreAdj(pid, adj)
 }
@@ -195,3 +206,15 @@ func (h *osHost) takesHeapSnapshot(pid int) bool {
 }
 
 func (h *osHost) reclaimTerminal() error { return reclaimTerminal() }
+
+// hasChildren says whether crinit has a child, living or a zombie: one
+// system call, where a walk of the tree reads the children of each of
+// crinit's threads. Without a child crinit has no descendant either, for
+// orphans are reparented to it (it is PID 1 or a subreaper) or, when it is
+// neither, are out of its sight anyway. A failure other than ECHILD counts
+// as a child, so that the walk looks.
+func hasChildren() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT|unix.WALL, nil)
+	return !errors.Is(err, unix.ECHILD)
+}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 )
 
 // awaitExit reaps through h until pid has exited, woken by SIGCHLD.
@@ -206,5 +208,37 @@ func TestOwnProc(t *testing.T) {
 	}
 	if err := ownProc(foreign, 1); err == nil {
 		t.Error("a self that is no PID was accepted")
+	}
+}
+
+// TestHasChildren: a child, running or exited and not reaped, counts; once
+// it is reaped, nothing does.
+func TestHasChildren(t *testing.T) {
+	if hasChildren() {
+		t.Fatal("a child before any was started")
+	}
+	cmd := exec.Command("sleep", "0.05")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasChildren() {
+		t.Error("a running child not found")
+	}
+	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, 10_000); n != 1 || err != nil {
+		t.Fatalf("child did not exit: %d, %v", n, err)
+	}
+	if !hasChildren() {
+		t.Error("an exited child not reaped yet not found")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if hasChildren() {
+		t.Error("a child found after the only one was reaped")
 	}
 }
