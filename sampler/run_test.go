@@ -271,3 +271,22 @@ func TestExitedChild(t *testing.T) {
 		t.Error("an exited child found after it was reaped")
 	}
 }
+
+// TestRun_AwaitEndsWithRun: a sample held back for unreaped children does
+// not hold up the end of Run.
+func TestRun_AwaitEndsWithRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		smp := New(procfs.NewFS(fixtureRoot), 1, nil)
+		smp.unreaped = func() bool { return true }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); smp.Run(ctx, time.Minute, nil, make(chan Sample, 1), nil) }()
+		time.Sleep(time.Minute + time.Second) // the sample is waiting, for up to 15 s
+		cancel()
+		start := time.Now()
+		<-done
+		if waited := time.Since(start); waited > reapPoll {
+			t.Errorf("Run returned %v after cancel, want at once", waited)
+		}
+	})
+}

@@ -69,16 +69,27 @@ func exitedChild() bool {
 	return err == nil && info.Signo == int32(unix.SIGCHLD)
 }
 
-// awaitReaped holds a sample back, for at most limit, while the process
-// has exited children not reaped yet. In a burst of orphans the reaper is
-// collecting thousands of zombies; a walk would list them and read each
-// (they hold no memory), and slow the reaping beside it.
-func (s *Sampler) awaitReaped(limit time.Duration) {
-	if s.unreaped == nil {
-		return
+// awaitReaped holds a sample due at now back, for at most limit and not
+// past ctx, while the process has exited children not reaped yet. In a
+// burst of orphans the reaper is collecting thousands of zombies; a walk
+// would list them and read each (they hold no memory), and slow the
+// reaping beside it. It returns when the sample is taken: now, or the time
+// the wait ended.
+func (s *Sampler) awaitReaped(ctx context.Context, now time.Time, limit time.Duration) time.Time {
+	if s.unreaped == nil || !s.unreaped() {
+		return now
 	}
-	for end := time.Now().Add(limit); s.unreaped() && time.Now().Before(end); {
-		time.Sleep(reapPoll)
+	poll := time.NewTicker(reapPoll)
+	defer poll.Stop()
+	for end := now.Add(limit); ; {
+		select {
+		case <-ctx.Done():
+			return time.Now()
+		case t := <-poll.C:
+			if !s.unreaped() || !t.Before(end) {
+				return time.Now()
+			}
+		}
 	}
 }
 
@@ -201,7 +212,7 @@ func (s *Sampler) Run(ctx context.Context, interval time.Duration, pace <-chan t
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.awaitReaped(interval / 4)
+			now = s.awaitReaped(ctx, now, interval/4)
 			smp := s.Sample(now)
 			if smp.Err != nil && (warned.IsZero() || now.Sub(warned) >= warnEvery) {
 				log.Warn("sample incomplete", "error", smp.Err)

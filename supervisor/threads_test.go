@@ -15,15 +15,16 @@ import (
 
 // threadsChild, when set, makes TestReserveThreads the child process that
 // stalls goroutines in syscalls in a fresh runtime: "reserve" with
-// reserveThreads first, "none" without.
+// reserveThreads first, "startup" after BeginStartup, "none" without.
 const threadsChild = "CRINIT_TEST_THREADS"
 
 // TestReserveThreads: goroutines stalled in syscalls at once, fewer than
-// the reserve, take the reserved threads and make the kernel start none;
-// without the reserve the same stall makes new ones (the control).
+// the reserve, take the reserved threads (by reserveThreads, or by the
+// start-up Run waits for) and make the kernel start none; without the
+// reserve the same stall makes new ones (the control).
 func TestReserveThreads(t *testing.T) {
 	if mode := os.Getenv(threadsChild); mode != "" {
-		stallThreads(mode == "reserve")
+		stallThreads(mode)
 		return
 	}
 	created := func(mode string) int {
@@ -40,10 +41,10 @@ func TestReserveThreads(t *testing.T) {
 		}
 		return n
 	}
-	reserved, none := created("reserve"), created("none")
-	t.Logf("%d syscalls stalled at once created %d threads with the reserve, %d without", stalls, reserved, none)
-	if reserved != 0 {
-		t.Errorf("with %d threads reserved, the stalls created %d threads, want 0", threadReserve, reserved)
+	reserved, startup, none := created("reserve"), created("startup"), created("none")
+	t.Logf("%d syscalls stalled at once created %d threads with the reserve, %d after the start-up, %d without", stalls, reserved, startup, none)
+	if reserved != 0 || startup != 0 {
+		t.Errorf("with %d threads reserved, the stalls created %d threads (after the start-up: %d), want 0", threadReserve, reserved, startup)
 	}
 	if none == 0 {
 		t.Errorf("without a reserve, the stalls created %d threads; the control should need new ones", none)
@@ -57,9 +58,12 @@ const stalls = threadReserve - 2
 
 // stallThreads holds stalls goroutines in nanosleep at once and prints how
 // many threads the process gained meanwhile.
-func stallThreads(reserve bool) {
-	if reserve {
+func stallThreads(mode string) {
+	switch mode {
+	case "reserve":
 		reserveThreads(threadReserve)
+	case "startup":
+		BeginStartup().wait()
 	}
 	before := countThreads()
 	var wg sync.WaitGroup

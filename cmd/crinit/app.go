@@ -57,11 +57,12 @@ func (a *app) Run(args []string) error {
 	}
 	rest := fs.Args()
 	switch {
-	case showVersion || a.command == nil && len(rest) > 0 && rest[0] == "version":
-		fmt.Fprintf(a.stdout, "crinit version %s\n", version)
-		return nil
-	case a.command == nil && len(rest) > 0 && rest[0] == "health":
+	case len(rest) > 0 && rest[0] == "version":
+		return a.version(rest[1:])
+	case len(rest) > 0 && rest[0] == "health":
 		return health(a.stdout, rest[1:])
+	case showVersion:
+		return a.version(nil)
 	}
 	o, err := parseOptions(values(), rest, a.command)
 	if err != nil {
@@ -70,6 +71,21 @@ func (a *app) Run(args []string) error {
 	if code := a.supervise(o); code != 0 {
 		return &exitError{code: code} // the child's status: nothing to print
 	}
+	return nil
+}
+
+// version is `crinit version`, which takes no flags but --help.
+func (a *app) version(args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(a.stdout, "NAME:\n   crinit version - print crinit's version\n\nUSAGE:\n   crinit version\n")
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(a.stdout, "crinit version %s\n", version)
 	return nil
 }
 

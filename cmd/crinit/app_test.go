@@ -243,6 +243,7 @@ func TestApp_Flags(t *testing.T) {
 		{"status-show-argv", "CRINIT_STATUS_SHOW_ARGV", "0", "true", func(o *options) { o.statusShowArgv = false }},
 		{"listen", "CRINIT_LISTEN", ":3000", "", func(o *options) { o.listen = addrs(":3000") }},
 		{"listen", "CRINIT_LISTEN", "tcp://[::]:3000,unix:///run/app.sock", "", func(o *options) { o.listen = addrs("[::]:3000", "unix:///run/app.sock") }},
+		{"listen", "CRINIT_LISTEN", " :3000, :3001\n", "", func(o *options) { o.listen = addrs(":3000", ":3001") }},
 		{"listen-backlog", "CRINIT_LISTEN_BACKLOG", "128", "0", func(o *options) { o.listenBacklog = 128 }},
 		{"listen-preload", "CRINIT_LISTEN_PRELOAD", "false", "true", func(o *options) { o.listenPreload = false }},
 		{"listen-graceful", "CRINIT_LISTEN_GRACEFUL", "false", "true", func(o *options) { o.listenGraceful = false }},
@@ -714,6 +715,8 @@ func TestRun_ExitStatus(t *testing.T) {
 		{"argument before --", []string{"--nofile", "0", missing, "--", missing}, exitUsage, "", `crinit: unexpected argument "` + missing + `"`},
 		{"version command", []string{"version"}, 0, "crinit version dev\n", ""},
 		{"version flag", []string{"--version"}, 0, "crinit version dev\n", ""},
+		{"version before --", []string{"version", "--", missing}, 0, "crinit version dev\n", ""},
+		{"version with a flag", []string{"version", "--bogus"}, exitUsage, "", "crinit: flag provided but not defined: -bogus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -234,7 +234,7 @@ var flagSpecs = []flagSpec{
 		func(o *options, v string) error {
 			values := strings.Split(v, ",")
 			for _, s := range values {
-				if s == "" {
+				if s = strings.TrimSpace(s); s == "" {
 					continue
 				}
 				a, err := listen.Parse(s)

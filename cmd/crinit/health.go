@@ -48,6 +48,7 @@ func health(stdout io.Writer, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stdout, "NAME:\n   crinit health - %s\n\nUSAGE:\n   crinit health [--addr ADDR] [--timeout DURATION]\n\n", healthUsage)
 			printFlags(stdout, healthFlags, healthEnv)
+			fmt.Fprintf(stdout, "   --help, -h  show help\n")
 			return nil
 		}
 		return err

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/crinit/crinit/supervisor"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -24,13 +22,7 @@ func main() {
 // run is main without the exit, so that tests can drive the whole CLI.
 func run(args []string, stdout, stderr io.Writer) int {
 	flags, command := splitCommand(args)
-	var startup *supervisor.Startup
-	if command != nil {
-		// The signal handlers and the thread reserve take milliseconds:
-		// they are set up while the flags are read and the limits applied.
-		startup = supervisor.BeginStartup()
-	}
-	app := newApp(stdout, stderr, command, func(o options) int { return supervise(o, stdout, startup) })
+	app := newApp(stdout, stderr, command, func(o options) int { return supervise(o, stdout) })
 	if err := app.Run(flags); err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {

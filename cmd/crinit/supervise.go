@@ -20,8 +20,11 @@ import (
 )
 
 // supervise applies the limits and runs the child; it returns crinit's
-// exit status. startup is the work begun for Run (nil: Run begins it).
-func supervise(o options, stdout io.Writer, startup *supervisor.Startup) int {
+// exit status.
+func supervise(o options, stdout io.Writer) int {
+	// The signal handlers and the thread reserve take milliseconds: they
+	// are set up while the limits are applied and the endpoint opened.
+	startup := supervisor.BeginStartup()
 	log := hclog.New(&hclog.LoggerOptions{
 		Name:       "crinit",
 		Level:      o.logLevel,
