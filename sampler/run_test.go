@@ -290,3 +290,33 @@ func TestRun_AwaitEndsWithRun(t *testing.T) {
 		}
 	})
 }
+
+// TestRun_AwaitsReapingAfterLateTick: a sample whose tick is long past
+// when the wait begins (the sampler was stopped, or busy) still waits its
+// quarter interval from then, and is stamped when it is read.
+func TestRun_AwaitsReapingAfterLateTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		smp := New(procfs.NewFS(fixtureRoot), 1, nil)
+		first := true
+		smp.unreaped = func() bool {
+			if first { // held up from the tick at 1s to 1.9s
+				first = false
+				time.Sleep(900 * time.Millisecond)
+			}
+			return true
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		out, done := make(chan Sample), make(chan struct{})
+		go func() { defer close(done); smp.Run(ctx, time.Second, nil, out, nil) }()
+		got := <-out
+		if want := 1900*time.Millisecond + time.Second/4; time.Since(start) != want {
+			t.Errorf("sample handed over at %v, want %v", time.Since(start), want)
+		}
+		if !got.At.Equal(time.Now()) {
+			t.Errorf("sample stamped %v, want when it was read (%v)", got.At.Sub(start), time.Since(start))
+		}
+		cancel()
+		<-done
+	})
+}

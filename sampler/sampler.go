@@ -81,7 +81,9 @@ func (s *Sampler) awaitReaped(ctx context.Context, now time.Time, limit time.Dur
 	}
 	poll := time.NewTicker(reapPoll)
 	defer poll.Stop()
-	for end := now.Add(limit); ; {
+	// From now, not from the tick: a tick delivered late (crinit was
+	// stopped, or busy) would leave no wait at all.
+	for end := time.Now().Add(limit); ; {
 		select {
 		case <-ctx.Done():
 			return time.Now()
