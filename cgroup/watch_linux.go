@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +31,13 @@ type EventWatch struct {
 	events    string   // v2: cgroup.events
 	v1        *Cgroup  // v1: the cgroup, whose oom_kill counter Wait follows
 	kills     uint64   // v1: oom_kill at the last wake
+	// v1: memory.oom_control, held open so that following the counter
+	// while the cgroup is out of memory opens no file: a new file is kernel
+	// memory charged to the cgroup, and a charge that fails in the moment
+	// after the victim is gone makes the OOM killer pick crinit next. -1
+	// when it could not be opened (then Events reads it).
+	control int
+	buf     [512]byte
 }
 
 // v1 signals the eventfd when the cgroup goes out of memory, before the
@@ -73,18 +81,26 @@ func (c *Cgroup) watchV1() (*EventWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1, v1: c}
+	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1, v1: c, control: -1}
 	if ev, err := c.Events(); err == nil {
 		w.kills = ev.OOMKill
 	}
+	if fd, err := syscall.Open(filepath.Join(c.Dir, "memory.oom_control"), syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
+		w.control = fd
+		if _, err := w.oomKillsV1(); err != nil { // the first read allocates the file's buffer, now
+			w.closeControl()
+		}
+	}
 	oc, err := os.Open(filepath.Join(c.Dir, "memory.oom_control"))
 	if err != nil {
+		w.closeControl()
 		w.f.Close()
 		return nil, fmt.Errorf("open memory.oom_control: %w", err)
 	}
 	defer oc.Close()
 	reg := strconv.Itoa(efd) + " " + strconv.Itoa(int(oc.Fd()))
 	if err := writeExisting(filepath.Join(c.Dir, "cgroup.event_control"), reg); err != nil {
+		w.closeControl()
 		w.f.Close()
 		return nil, fmt.Errorf("register for OOM events: %w", err)
 	}
@@ -111,6 +127,7 @@ func (w *EventWatch) Wait() error {
 	var buf [4096]byte
 	n, err := w.f.Read(buf[:])
 	if err != nil {
+		w.closeControl() // the watch has ended: no Wait follows
 		return fmt.Errorf("wait for memory events: %w", err)
 	}
 	if w.v1 != nil {
@@ -135,18 +152,40 @@ func (w *EventWatch) Wait() error {
 // wake announced shows (there is no event for it to await).
 func (w *EventWatch) followV1() {
 	for end := time.Now().Add(v1KillWait); ; time.Sleep(v1KillPoll) {
-		ev, err := w.v1.Events()
+		kills, err := w.oomKillsV1()
 		if err != nil {
 			return
 		}
-		if ev.OOMKill != w.kills || time.Now().After(end) {
-			w.kills = ev.OOMKill
+		if kills != w.kills || time.Now().After(end) {
+			w.kills = kills
 			return
 		}
 	}
 }
 
-// Close ends the watch and unblocks Wait.
+// oomKillsV1 reads oom_kill from memory.oom_control: through the held
+// descriptor, with pread into the watch's own buffer, where there is one.
+func (w *EventWatch) oomKillsV1() (uint64, error) {
+	if w.control < 0 {
+		ev, err := w.v1.Events()
+		return ev.OOMKill, err
+	}
+	n, err := retryEINTR(func() (int, error) { return syscall.Pread(w.control, w.buf[:], 0) })
+	if err != nil {
+		return 0, fmt.Errorf("read memory.oom_control: %w", err)
+	}
+	return keyedValues(w.buf[:n])["oom_kill"], nil
+}
+
+func (w *EventWatch) closeControl() {
+	if w.control >= 0 {
+		_ = syscall.Close(w.control)
+		w.control = -1
+	}
+}
+
+// Close ends the watch and unblocks Wait, which closes the held
+// memory.oom_control as it returns.
 func (w *EventWatch) Close() error { return w.f.Close() }
 
 // populated reads cgroup.events; an unreadable file counts as populated.
