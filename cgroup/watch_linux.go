@@ -35,7 +35,7 @@ type EventWatch struct {
 	// while the cgroup is out of memory opens no file: a new file is kernel
 	// memory charged to the cgroup, and a charge that fails in the moment
 	// after the victim is gone makes the OOM killer pick crinit next. -1
-	// when it could not be opened (then Events reads it).
+	// once closed.
 	control int
 	buf     [512]byte
 }
@@ -74,31 +74,25 @@ func (c *Cgroup) WatchEvents() (*EventWatch, error) {
 }
 
 // watchV1 registers an eventfd for memory.oom_control (cgroup-v1
-// memory.txt, "OOM control"). The registration ends when the eventfd is
-// closed, so memory.oom_control is closed at once.
+// memory.txt, "OOM control"), through the descriptor the watch then holds
+// to read oom_kill. The registration ends when the eventfd is closed.
 func (c *Cgroup) watchV1() (*EventWatch, error) {
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1, v1: c, control: -1}
-	if ev, err := c.Events(); err == nil {
-		w.kills = ev.OOMKill
-	}
-	if fd, err := syscall.Open(filepath.Join(c.Dir, "memory.oom_control"), syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
-		w.control = fd
-		if _, err := w.oomKillsV1(); err != nil { // the first read allocates the file's buffer, now
-			w.closeControl()
-		}
-	}
-	oc, err := os.Open(filepath.Join(c.Dir, "memory.oom_control"))
+	w := &EventWatch{f: os.NewFile(uintptr(efd), "eventfd"), populated: -1, v1: c}
+	w.control, err = retryEINTR(func() (int, error) {
+		return syscall.Open(filepath.Join(c.Dir, "memory.oom_control"), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	})
 	if err != nil {
-		w.closeControl()
 		w.f.Close()
 		return nil, fmt.Errorf("open memory.oom_control: %w", err)
 	}
-	defer oc.Close()
-	reg := strconv.Itoa(efd) + " " + strconv.Itoa(int(oc.Fd()))
+	if kills, err := w.oomKillsV1(); err == nil { // the first read also allocates the file's buffer, now
+		w.kills = kills
+	}
+	reg := strconv.Itoa(efd) + " " + strconv.Itoa(w.control)
 	if err := writeExisting(filepath.Join(c.Dir, "cgroup.event_control"), reg); err != nil {
 		w.closeControl()
 		w.f.Close()
@@ -163,13 +157,9 @@ func (w *EventWatch) followV1() {
 	}
 }
 
-// oomKillsV1 reads oom_kill from memory.oom_control: through the held
-// descriptor, with pread into the watch's own buffer, where there is one.
+// oomKillsV1 reads oom_kill from memory.oom_control through the held
+// descriptor, with pread into the watch's own buffer.
 func (w *EventWatch) oomKillsV1() (uint64, error) {
-	if w.control < 0 {
-		ev, err := w.v1.Events()
-		return ev.OOMKill, err
-	}
 	n, err := retryEINTR(func() (int, error) { return syscall.Pread(w.control, w.buf[:], 0) })
 	if err != nil {
 		return 0, fmt.Errorf("read memory.oom_control: %w", err)
@@ -178,7 +168,7 @@ func (w *EventWatch) oomKillsV1() (uint64, error) {
 }
 
 func (w *EventWatch) closeControl() {
-	if w.control >= 0 {
+	if w.v1 != nil && w.control >= 0 {
 		_ = syscall.Close(w.control)
 		w.control = -1
 	}

@@ -186,8 +186,8 @@ func (s *Sampler) prune(live []Proc) {
 
 // Run samples every interval (which must be positive), each sample held
 // back while the process has children to reap (for a quarter of the
-// interval at most), and hands each Sample to out without blocking: a sample the owner is too busy to take
-// is dropped. A duration received on pace (nil: none) is the interval
+// interval at most), and hands each Sample to out without blocking: a
+// sample the owner is too busy to take is dropped. A duration received on pace (nil: none) is the interval
 // from then on. It returns when ctx is done. A Sample with an Err is logged
 // as "sample incomplete" at most once a minute. A panic in Run itself is
 // logged as "panic recovered" and ends Run. log is used as given (name it

@@ -9,8 +9,8 @@ import (
 // milliseconds: the signal handlers (each of the 61 registrations is a
 // round trip to the Go runtime's signal-mask thread, about 4 ms in all) and
 // the thread reserve (threadReserve). BeginStartup begins it on goroutines
-// of their own, so that the rest of crinit's start-up (flags, the cgroup,
-// the endpoint) runs meanwhile.
+// of their own, so that the rest of crinit's start-up (the cgroup, the
+// limits, the endpoint) runs meanwhile.
 type Startup struct {
 	sigs             chan os.Signal
 	caught, reserved chan struct{}
